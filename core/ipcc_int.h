@@ -1,0 +1,58 @@
+/*
+ * Internal helpers shared by the core's source files.  Not installed, not
+ * part of the public API (symbols still carry the ipcc_ prefix).
+ */
+#ifndef IPCC_INT_H
+#define IPCC_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipcc.h"
+#include "platform.h"
+
+/* Strips the one optional leading '/' of an object name. */
+static inline const char *ipcc_name_bare(const char *name)
+{
+	return name[0] == '/' ? name + 1 : name;
+}
+
+/* "/" + bare name into buf (IPCC_NAME_MAX + 2 bytes); name must be checked. */
+void ipcc_name_slash(const char *name, char buf[IPCC_NAME_MAX + 2]);
+
+/* Sleeps for ms milliseconds, ignoring signals' early wake-ups. */
+void ipcc_sleep_ms(unsigned ms);
+
+/* struct ipcc_shm_stat from an IPC_STAT / SHM_STAT answer. */
+struct shmid_ds;
+void ipcc_shm_fill_stat(int shmid, const struct shmid_ds *ds,
+                        struct ipcc_shm_stat *st);
+
+/*
+ * A table from /proc/sysvipc: a header line naming the columns, then one
+ * row per object, fields separated by blanks.  Columns are looked up by
+ * name so that a kernel adding or moving columns does not break us.
+ */
+struct ipcc_ptab;
+
+/*
+ * Opens path and finds each of the ncols names in its header.  -ENOENT
+ * (or another errno) if the file cannot be read, -ENOTSUP if a column is
+ * missing: the caller then falls back to syscalls.
+ */
+int ipcc_ptab_open(const char *path, const char *const *cols, size_t ncols,
+                   struct ipcc_ptab **out);
+/*
+ * Next row: 1 and fields[i] = text of column cols[i] (valid until the next
+ * call), 0 at the end, negative errno on a read error.  Rows with too few
+ * fields are skipped.
+ */
+int ipcc_ptab_next(struct ipcc_ptab *t, const char **fields);
+void ipcc_ptab_close(struct ipcc_ptab *t);
+
+/* Whole-string integer conversions for table fields: 0 or -EINVAL. */
+int ipcc_ptab_i64(const char *s, int64_t *v);
+int ipcc_ptab_u64(const char *s, uint64_t *v);
+int ipcc_ptab_octal(const char *s, unsigned *v);
+
+#endif /* IPCC_INT_H */

@@ -1,0 +1,24 @@
+/* Shared by the System V semaphore backend's files (Linux only). */
+#ifndef IPCC_SEM_SYSV_H
+#define IPCC_SEM_SYSV_H
+
+#include <sys/sem.h>
+
+#include "ipcc.h"
+
+/* The caller defines semctl's fourth argument (glibc does not). */
+union ipcc_semun {
+	int val;
+	struct semid_ds *buf;
+	unsigned short *array;
+};
+
+/* IPC_STAT, with SEM_STAT_ANY when we may not read the set: 0 or -errno. */
+int ipcc_sem_stat_raw(int semid, struct semid_ds *ds);
+/* The IPC_STAT part of struct ipcc_sem_stat (counts zeroed). */
+void ipcc_sem_fill_stat(int semid, const struct semid_ds *ds,
+                        struct ipcc_sem_stat *st);
+/* value, ncnt, zcnt, pid: 0 or -errno of the failing semctl. */
+int ipcc_sem_fill_counts(int semid, struct ipcc_sem_stat *st);
+
+#endif /* IPCC_SEM_SYSV_H */

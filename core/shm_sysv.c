@@ -1,0 +1,398 @@
+/*
+ * System V shared memory: segments by key or shmid, and attachments
+ * (ipcc_shm handles) that copy in and out of the shared memory directly.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+#include "ipcc_int.h"
+
+struct ipcc_shm {
+	int shmid;
+	unsigned flags;
+	void *addr;
+	uint64_t size;
+};
+
+/* An id that was valid once reads EINVAL or EIDRM when gone. */
+static int gone_to(int err, int as)
+{
+	return (err == EINVAL || err == EIDRM) ? -as : -err;
+}
+
+#if defined(SHM_STAT_ANY)
+/*
+ * IPC_STAT needs read permission; SHM_STAT_ANY does not, but takes a
+ * table index.  The index is the low bits of the id (15 bits, or 24 with
+ * ipcmni_extend); the id it answers with tells whether we found ours.
+ */
+static int stat_any(int shmid, struct shmid_ds *ds)
+{
+	static const unsigned shifts[] = { 15, 24 };
+
+	for (size_t i = 0; i < sizeof(shifts) / sizeof(shifts[0]); i++) {
+		int idx = shmid & ((1 << shifts[i]) - 1);
+
+		if (shmctl(idx, SHM_STAT_ANY, ds) == shmid)
+			return 0;
+	}
+	return -EACCES;
+}
+#else
+static int stat_any(int shmid, struct shmid_ds *ds)
+{
+	(void)shmid;
+	(void)ds;
+	return -EACCES;
+}
+#endif
+
+/* IPC_STAT that also works on segments we may not read: 0 or -errno. */
+static int stat_raw(int shmid, struct shmid_ds *ds)
+{
+	if (shmid < 0)
+		return -ENOENT;
+	if (shmctl(shmid, IPC_STAT, ds) == 0)
+		return 0;
+	if (errno == EACCES)
+		return stat_any(shmid, ds);
+	return gone_to(errno, ENOENT);
+}
+
+void ipcc_shm_fill_stat(int shmid, const struct shmid_ds *ds,
+                      struct ipcc_shm_stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->key = IPCC_PERM_KEY(ds->shm_perm);
+	st->shmid = shmid;
+	st->size = ds->shm_segsz;
+	st->mode = ds->shm_perm.mode & 0777;
+	st->uid = ds->shm_perm.uid;
+	st->gid = ds->shm_perm.gid;
+	st->cuid = ds->shm_perm.cuid;
+	st->cgid = ds->shm_perm.cgid;
+	st->cpid = ds->shm_cpid;
+	st->lpid = ds->shm_lpid;
+	st->nattch = ds->shm_nattch;
+	st->atime = ds->shm_atime;
+	st->dtime = ds->shm_dtime;
+	st->ctime = ds->shm_ctime;
+#ifdef SHM_DEST
+	st->removed = (ds->shm_perm.mode & SHM_DEST) != 0;
+#endif
+	if (st->removed)
+		st->key = IPC_PRIVATE;
+}
+
+int ipcc_shm_create(key_t key, uint64_t size, mode_t mode, unsigned flags,
+                    int *shmid, int *created)
+{
+	int extra = 0;
+
+	if (size == 0 || size > SIZE_MAX)
+		return -EINVAL;
+	if (flags & ~(IPCC_SHM_EXCL | IPCC_SHM_HUGETLB | IPCC_SHM_NORESERVE))
+		return -EINVAL;
+	if (flags & IPCC_SHM_HUGETLB) {
+#ifdef SHM_HUGETLB
+		extra |= SHM_HUGETLB;
+#else
+		return -ENOTSUP;
+#endif
+	}
+	if (flags & IPCC_SHM_NORESERVE) {
+#ifdef SHM_NORESERVE
+		extra |= SHM_NORESERVE;
+#else
+		return -ENOTSUP;
+#endif
+	}
+	/*
+	 * Create exclusively first so we know whether we made it; when the
+	 * key exists, open it whatever its size.  A removal between the two
+	 * calls sends us round again.
+	 */
+	for (int tries = 0; tries < 100; tries++) {
+		int id = shmget(key, size, IPC_CREAT | IPC_EXCL | extra |
+		                (int)(mode & 0777));
+
+		if (id >= 0) {
+			*shmid = id;
+			if (created)
+				*created = 1;
+			return 0;
+		}
+		if (errno != EEXIST || (flags & IPCC_SHM_EXCL))
+			return -errno;
+		id = shmget(key, 0, 0);
+		if (id >= 0) {
+			*shmid = id;
+			if (created)
+				*created = 0;
+			return 0;
+		}
+		if (errno != ENOENT)
+			return -errno;
+	}
+	return -EAGAIN;
+}
+
+int ipcc_shm_find(key_t key, int *shmid)
+{
+	int id;
+
+	/* shmget(IPC_PRIVATE) would create a segment */
+	if (key == IPC_PRIVATE)
+		return -ENOENT;
+	id = shmget(key, 0, 0);
+	if (id < 0)
+		return -errno;
+	*shmid = id;
+	return 0;
+}
+
+int ipcc_shm_stat_id(int shmid, struct ipcc_shm_stat *st)
+{
+	struct shmid_ds ds;
+	int err = stat_raw(shmid, &ds);
+
+	if (err)
+		return err;
+	ipcc_shm_fill_stat(shmid, &ds, st);
+	return 0;
+}
+
+int ipcc_shm_set(int shmid, mode_t mode, uid_t uid, gid_t gid)
+{
+	struct shmid_ds ds;
+	int err = stat_raw(shmid, &ds);
+
+	if (err)
+		return err;
+	if (mode != (mode_t)-1)
+		ds.shm_perm.mode = (ds.shm_perm.mode & ~0777u) | (mode & 0777);
+	if (uid != (uid_t)-1)
+		ds.shm_perm.uid = uid;
+	if (gid != (gid_t)-1)
+		ds.shm_perm.gid = gid;
+	if (shmctl(shmid, IPC_SET, &ds) < 0)
+		return gone_to(errno, ENOENT);
+	return 0;
+}
+
+int ipcc_shm_remove(int shmid)
+{
+	if (shmid < 0)
+		return -ENOENT;
+	if (shmctl(shmid, IPC_RMID, NULL) < 0)
+		return gone_to(errno, ENOENT);
+	return 0;
+}
+
+int ipcc_shm_open(int shmid, unsigned flags, ipcc_shm **out)
+{
+	struct ipcc_shm *shm;
+	struct shmid_ds ds;
+	int err;
+
+	if (shmid < 0)
+		return -ENOENT;
+	if (flags & ~IPCC_RDONLY)
+		return -EINVAL;
+	shm = calloc(1, sizeof(*shm));
+	if (!shm)
+		return -ENOMEM;
+	shm->addr = shmat(shmid, NULL, (flags & IPCC_RDONLY) ? SHM_RDONLY : 0);
+	if (shm->addr == (void *)-1) {
+		err = gone_to(errno, ENOENT);
+		goto out_free;
+	}
+	/* once attached the id stays valid, even if removed meanwhile */
+	err = stat_raw(shmid, &ds);
+	if (err)
+		goto out_detach;
+	shm->shmid = shmid;
+	shm->flags = flags;
+	shm->size = ds.shm_segsz;
+	*out = shm;
+	return 0;
+
+out_detach:
+	shmdt(shm->addr);
+out_free:
+	free(shm);
+	return err;
+}
+
+int ipcc_shm_open_key(key_t key, unsigned flags, ipcc_shm **out)
+{
+	int err = -ENOENT;
+
+	/* the key may be removed (and made again) between find and attach */
+	for (int tries = 0; tries < 100 && err == -ENOENT; tries++) {
+		int shmid;
+
+		err = ipcc_shm_find(key, &shmid);
+		if (err)
+			return err;
+		err = ipcc_shm_open(shmid, flags, out);
+	}
+	return err;
+}
+
+void ipcc_shm_close(ipcc_shm *shm)
+{
+	if (!shm)
+		return;
+	shmdt(shm->addr);
+	free(shm);
+}
+
+int ipcc_shm_id(const ipcc_shm *shm)
+{
+	return shm->shmid;
+}
+
+uint64_t ipcc_shm_size(const ipcc_shm *shm)
+{
+	return shm->size;
+}
+
+int ipcc_shm_readonly(const ipcc_shm *shm)
+{
+	return (shm->flags & IPCC_RDONLY) != 0;
+}
+
+size_t ipcc_shm_span(const ipcc_shm *shm, uint64_t off, size_t len,
+                     void **ptr)
+{
+	if (off >= shm->size) {
+		*ptr = NULL;
+		return 0;
+	}
+	if (len > shm->size - off)
+		len = (size_t)(shm->size - off);
+	*ptr = (char *)shm->addr + off;
+	return len;
+}
+
+ssize_t ipcc_shm_read(const ipcc_shm *shm, void *buf, size_t len,
+                      uint64_t off)
+{
+	void *src;
+
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	len = ipcc_shm_span(shm, off, len, &src);
+	if (len)
+		memcpy(buf, src, len);
+	return (ssize_t)len;
+}
+
+ssize_t ipcc_shm_write(ipcc_shm *shm, const void *buf, size_t len,
+                       uint64_t off)
+{
+	void *dst;
+
+	if (shm->flags & IPCC_RDONLY)
+		return -EBADF;
+	if (len == 0)
+		return 0;
+	if (off >= shm->size)
+		return -ENOSPC;
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	len = ipcc_shm_span(shm, off, len, &dst);
+	memcpy(dst, buf, len);
+	return (ssize_t)len;
+}
+
+int ipcc_shm_zero(ipcc_shm *shm)
+{
+	if (shm->flags & IPCC_RDONLY)
+		return -EBADF;
+	memset(shm->addr, 0, (size_t)shm->size);
+	return 0;
+}
+
+/* A kernel limit from /proc/sys/kernel, or dflt when it cannot be read. */
+static uint64_t kernel_limit(const char *path, uint64_t dflt)
+{
+	char buf[32];
+	uint64_t v;
+	size_t n;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return dflt;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return ipcc_ptab_u64(buf, &v) == 0 ? v : dflt;
+}
+
+int ipcc_shm_replace(ipcc_shm *shm, uint64_t size)
+{
+	struct shmid_ds ds;
+	key_t key;
+	void *addr;
+	int id, err;
+
+	if (shm->flags & IPCC_RDONLY)
+		return -EBADF;
+	/* refuse a bad size before the old segment is gone */
+	if (size == 0 || size > SIZE_MAX ||
+	    size < kernel_limit("/proc/sys/kernel/shmmin", 1) ||
+	    size > kernel_limit("/proc/sys/kernel/shmmax", UINT64_MAX))
+		return -EINVAL;
+	err = stat_raw(shm->shmid, &ds);
+	if (err)
+		return err;
+	key = IPCC_PERM_KEY(ds.shm_perm);
+#ifdef SHM_DEST
+	if (ds.shm_perm.mode & SHM_DEST)
+		key = IPC_PRIVATE;
+#endif
+	if (key == IPC_PRIVATE)
+		return -EINVAL;
+	if (ds.shm_nattch != 1)
+		return -EBUSY;
+	if (shmctl(shm->shmid, IPC_RMID, NULL) < 0)
+		return gone_to(errno, ENOENT);
+	id = shmget(key, (size_t)size, IPC_CREAT | IPC_EXCL |
+	            (int)(ds.shm_perm.mode & 0777));
+	if (id < 0)
+		return -errno;
+	addr = shmat(id, NULL, 0);
+	if (addr == (void *)-1) {
+		err = -errno;
+		goto out_remove;
+	}
+	/*
+	 * Keep the owner (after attaching: a new owner may lock us out).  The
+	 * creator fields are ours and cannot change.
+	 */
+	if ((ds.shm_perm.uid != geteuid() || ds.shm_perm.gid != getegid()) &&
+	    shmctl(id, IPC_SET, &ds) < 0) {
+		err = -errno;
+		goto out_detach;
+	}
+	shmdt(shm->addr);
+	shm->addr = addr;
+	shm->shmid = id;
+	shm->size = size;
+	return 0;
+
+out_detach:
+	shmdt(addr);
+out_remove:
+	shmctl(id, IPC_RMID, NULL);
+	return err;
+}
