@@ -1,0 +1,185 @@
+"""Helpers shared by the tests/test_hardening_*.py files (no tests here).
+
+- LONG: IPCFS_LONG=1 selects the long forms (more waiters, longer load).
+- extend_watchdog(): lets one long test outlive conftest's per-test limits.
+- DaemonStats: threads, fds and private memory of the daemon.
+- ns_mount_factory: a daemon in its own IPC namespace (with its own
+  kernel.shmmax), so that load tests and limit tests leave nothing behind
+  in the machine's namespace: its objects die with the daemon.
+"""
+
+import faulthandler
+import json
+import os
+import signal
+import subprocess
+import textwrap
+
+import pytest
+
+import conftest
+import util
+
+LONG = os.environ.get('IPCFS_LONG') == '1'
+
+# Test-only owners.  setpriv needs no passwd entry for them.
+OWNER = 4242
+GROUP = 4343
+CREATOR = 4141
+
+
+def extend_watchdog(seconds):
+    """Moves conftest's soft and hard per-test limits to `seconds` from now."""
+    signal.alarm(int(seconds))
+    faulthandler.dump_traceback_later(int(seconds) + 120, exit=True)
+
+
+def record(group, n):
+    """Adds n to a counter of the README's table (IPCFS_HARDENING_COUNTS).
+
+    The file holds one JSON object {group: count}; nothing is written when
+    the variable is unset.
+    """
+    path = os.environ.get('IPCFS_HARDENING_COUNTS')
+    if not path:
+        return
+    try:
+        with open(path) as f:
+            counts = json.load(f)
+    except (FileNotFoundError, ValueError):
+        counts = {}
+    counts[group] = counts.get(group, 0) + n
+    with open(path, 'w') as f:
+        json.dump(counts, f, indent=1, sort_keys=True)
+
+
+# ------------------------------------------------------------------
+# The daemon's resources
+# ------------------------------------------------------------------
+
+class DaemonStats:
+    def __init__(self, pid):
+        self.pid = pid
+        self.threads = self._status('Threads')
+        # With clone_fd every worker thread has its own /dev/fuse fd: those
+        # follow the thread count; every other fd must come back.
+        self.fuse_fds, self.fds = 0, 0
+        for fd in os.listdir('/proc/%d/fd' % pid):
+            try:
+                target = os.readlink('/proc/%d/fd/%s' % (pid, fd))
+            except FileNotFoundError:
+                continue
+            if target == '/dev/fuse':
+                self.fuse_fds += 1
+            else:
+                self.fds += 1
+        self.private_kb = self._private_kb()
+        self.sysv_maps = len(util.daemon_sysv_maps(pid))
+
+    def _status(self, field):
+        with open('/proc/%d/status' % self.pid) as f:
+            for line in f:
+                if line.startswith(field + ':'):
+                    return int(line.split()[1])
+        raise AssertionError('no %s in /proc/%d/status' % (field, self.pid))
+
+    def _private_kb(self):
+        total = 0
+        with open('/proc/%d/smaps_rollup' % self.pid) as f:
+            for line in f:
+                if line.startswith(('Private_Clean:', 'Private_Dirty:')):
+                    total += int(line.split()[1])
+        return total
+
+    def __repr__(self):
+        return ('DaemonStats(threads=%d, fds=%d + %d /dev/fuse, '
+                'private=%d kB, sysv maps=%d)'
+                % (self.threads, self.fds, self.fuse_fds, self.private_kb,
+                   self.sysv_maps))
+
+
+# libfuse keeps up to max_idle_threads (10 by default) idle workers after a
+# burst; anything past that is a leak.
+IDLE_THREADS = 10
+
+
+def wait_back_to_baseline(pid, base, extra_threads=IDLE_THREADS,
+                          extra_private_kb=32 * 1024, timeout=10):
+    """Waits until the daemon's fds/threads/maps are back near `base`."""
+    last = [None]
+
+    def ok():
+        s = DaemonStats(pid)
+        last[0] = s
+        return (s.fds <= base.fds and s.sysv_maps <= base.sysv_maps and
+                s.threads <= base.threads + extra_threads and
+                s.fuse_fds <= base.fuse_fds + max(0, s.threads -
+                                                  base.threads) and
+                s.private_kb <= base.private_kb + extra_private_kb)
+    try:
+        util.wait_until(ok, timeout=timeout, interval=0.1,
+                        what='daemon resources back to baseline')
+    except AssertionError:
+        raise AssertionError('daemon did not return to its baseline: '
+                             'before %r, after %r' % (base, last[0]))
+    return last[0]
+
+
+# ------------------------------------------------------------------
+# A daemon in a private IPC namespace
+# ------------------------------------------------------------------
+
+class NsMount(conftest.Mount):
+    """ipcfs started by `unshare --ipc`, with kernel.shmmax set inside.
+
+    The daemon's pid is the namespace's first process; SysV objects made
+    in it vanish once the daemon and every process that entered the
+    namespace exit.  /dev/shm is shared with the machine.
+    """
+
+    def __init__(self, opts=(), args=(), shmmax=None):
+        super().__init__(opts, args, True)
+        self.shmmax = shmmax
+
+    def cmdline(self):
+        setup = 'exec "$@"'
+        if self.shmmax is not None:
+            setup = ('echo %d > /proc/sys/kernel/shmmax && exec "$@"'
+                     % self.shmmax)
+        return (['unshare', '--ipc', '--', 'sh', '-c', setup, 'sh'] +
+                super().cmdline())
+
+    def nsenter(self, cmd):
+        """cmd prefixed to run in the daemon's IPC namespace."""
+        return ['nsenter', '--ipc=/proc/%d/ns/ipc' % self.pid, '--'] + \
+            list(cmd)
+
+    def py(self, code, rc=0, uid=None, gid=None, timeout=30, input=None):
+        """Runs a Python snippet in the daemon's IPC namespace."""
+        cmd = [util.PYTHON, '-c', textwrap.dedent(code)]
+        if uid is not None:
+            cmd = util.as_user(cmd, uid,
+                               util.NOGROUP if gid is None else gid)
+        return util.run(self.nsenter(cmd), rc=rc, timeout=timeout,
+                        input=input)
+
+
+@pytest.fixture
+def ns_mount_factory():
+    """ns_mount(opts=(), args=(), shmmax=None) -> a started NsMount."""
+    conftest.check_environment()
+    if subprocess.run(['unshare', '--ipc', 'true']).returncode != 0:
+        pytest.skip('unshare --ipc is not available')
+    mounts = []
+
+    def ns_mount(opts=(), args=(), shmmax=None):
+        m = NsMount(opts, args, shmmax)
+        mounts.append(m)
+        return m.start()
+
+    yield ns_mount
+    problems = []
+    for m in reversed(mounts):
+        problems += m.unmount()
+    if problems:
+        pytest.fail('\n'.join(problems), pytrace=False)

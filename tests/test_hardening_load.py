@@ -1,0 +1,182 @@
+"""Hardening: load.
+
+- stress-ng --shm-sysv, --shm and --sem-sysv run beside loops of `ls -l`,
+  `cat` and `echo post` / `echo wait` over the mount, for a bounded time
+  (10 s; 60 s with IPCFS_LONG=1): no daemon crash, no error except for
+  objects that vanished under the loops (ENOENT, or EIDRM for a semaphore
+  removed after its open), and the daemon's fds, threads, private memory
+  and attachments back to their baseline afterwards.  The daemon and
+  stress-ng share a private IPC namespace, so whatever stress-ng leaves
+  behind dies with it.
+- N concurrent waiters on one semaphore (300; 1,000 with IPCFS_LONG=1)
+  released by N posts: every waiter returns, the value ends at 0, the
+  mount keeps answering while they block, the daemon's thread count stays
+  bounded and comes back down.
+"""
+
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+import util
+from test_hardening_lib import (LONG, DaemonStats, extend_watchdog,
+                                ns_mount_factory, record,  # noqa: F401
+                                wait_back_to_baseline)
+from test_hardening_races import start_waiters, wait_for_ncnt
+
+STRESS_SECONDS = 60 if LONG else 10
+WAITERS = 1000 if LONG else 300
+
+
+def have_stress_ng():
+    return subprocess.run(['sh', '-c', 'command -v stress-ng'],
+                          stdout=subprocess.DEVNULL).returncode == 0
+
+
+# Each loop prints its count of operations on its last line; errors go to
+# stderr as the tools print them.
+LS_LOOP = r'''
+end=$(( $(date +%%s) + %d )); n=0
+while [ "$(date +%%s)" -lt "$end" ]; do
+    ls -l %s/sysv %s/sysv/id %s/posix %s/sem > /dev/null
+    n=$((n + 1))
+done
+echo "$n"
+'''
+
+CAT_LOOP = r'''
+end=$(( $(date +%%s) + %d )); n=0
+while [ "$(date +%%s)" -lt "$end" ]; do
+    for f in %s/sysv/0x* %s/posix/* %s/sem/*; do
+        [ -e "$f" ] || continue
+        head -c 65536 "$f" > /dev/null
+        n=$((n + 1))
+    done
+done
+echo "$n"
+'''
+
+SEM_LOOP = r'''
+end=$(( $(date +%%s) + %d )); n=0
+while [ "$(date +%%s)" -lt "$end" ]; do
+    echo post > %s || exit 1
+    echo wait >> %s || exit 1
+    n=$((n + 2))
+done
+echo "$n"
+'''
+
+# What a tool prints for an object that vanished between its readdir and
+# its stat/open/read.
+VANISHED = re.compile(r'(No such file or directory|Identifier removed)$')
+
+
+def unexpected_errors(stderr):
+    return [line for line in stderr.splitlines()
+            if line.strip() and not VANISHED.search(line)]
+
+
+def test_stress_ng_beside_ls_cat_post(ns_mount_factory, ipc, procs):  # noqa: F811
+    if not have_stress_ng():
+        pytest.skip('stress-ng is not installed')
+    extend_watchdog(STRESS_SECONDS + 180)
+    m = ns_mount_factory()
+    # Objects of our own, in the daemon's namespace and in /dev/shm.
+    name = ipc.name('load')
+    semp = os.path.join(m.sem, name)
+    with open(semp, 'w'):
+        pass
+    seg = os.path.join(m.sysv, util.keyname(util.random_key()))
+    util.run(['truncate', '-s', '64K', seg])
+    with open(os.path.join(m.posix, ipc.name('load')), 'wb') as f:
+        f.write(b'load' * 1024)
+    # Warm up (first-use allocations), then take the baseline.
+    util.run(['ls', '-l', m.sysv, m.ids, m.posix, m.sem], rc=None)
+    base = DaemonStats(m.pid)
+    shm_before = set(os.listdir('/dev/shm'))
+
+    stress = procs.spawn(m.nsenter([
+        'stress-ng', '--shm-sysv', '1', '--shm', '1', '--sem-sysv', '1',
+        '--timeout', '%ds' % STRESS_SECONDS, '--metrics-brief']))
+    p = m.path
+    loops = {
+        'ls -l': procs.sh(LS_LOOP % (STRESS_SECONDS, p, p, p, p)),
+        'cat': procs.sh(CAT_LOOP % (STRESS_SECONDS, p, p, p)),
+        'echo post/wait': procs.sh(SEM_LOOP % (STRESS_SECONDS, semp, semp)),
+    }
+    timeout = STRESS_SECONDS + 60
+    s_out, s_err = stress.communicate(timeout=timeout)
+    results = {}
+    for what, proc in loops.items():
+        out, err = proc.communicate(timeout=timeout)
+        results[what] = (proc.returncode, out.decode(),
+                         err.decode(errors='replace'))
+    # stress-ng's POSIX objects are its own to remove; make sure.
+    for n in set(os.listdir('/dev/shm')) - shm_before:
+        if n.startswith('stress-ng'):
+            try:
+                os.unlink('/dev/shm/' + n)
+            except FileNotFoundError:
+                pass
+    assert m.alive(), 'daemon died:\n' + m.stderr()
+    assert stress.returncode == 0, (s_out, s_err)
+    ops = {}
+    for what, (rc, out, err) in results.items():
+        bad = unexpected_errors(err)
+        assert rc == 0 and not bad, '%s: exit %d, errors:\n%s' % (
+            what, rc, '\n'.join(bad[:20]))
+        ops[what] = int(out.strip().splitlines()[-1])
+        assert ops[what] > 0, what
+    assert util.read_file(semp) == b'0\n'
+    after = wait_back_to_baseline(m.pid, base)
+    bogo = sum(int(x) for x in re.findall(
+        r'\] (?:shm-sysv|shm|sem-sysv)\s+(\d+)\s', s_err.decode() +
+        s_out.decode()))
+    record('load operations', sum(ops.values()) + bogo)
+    record('load seconds', STRESS_SECONDS)
+    print('load: %d s, ops %r, stress-ng bogo ops %d, daemon %r -> %r'
+          % (STRESS_SECONDS, ops, bogo, base, after))
+
+
+def test_many_waiters_released_by_posts(mnt, ipc, procs):
+    n = WAITERS
+    extend_watchdog(240 if LONG else 120)
+    name = ipc.name('many')
+    s = ipc.sem(value=0, name=name)
+    p = os.path.join(mnt.sem, name)
+    util.run(['ls', '-l', mnt.sem], rc=None)
+    base = DaemonStats(mnt.pid)
+    waiters = start_waiters(procs, p, n)
+    wait_for_ncnt(s.key, n, timeout=60)
+    # The rest of the filesystem keeps answering while they block.
+    t0 = time.monotonic()
+    assert util.read_file(p) == b'0\n'
+    assert name in os.listdir(mnt.sem)
+    util.run(['ls', '-l', mnt.sysv, mnt.posix, mnt.sem], rc=None)
+    assert time.monotonic() - t0 < util.PROMPT
+    busy = DaemonStats(mnt.pid)
+    # One thread per blocked wait at most, plus the loop's workers.
+    assert busy.threads <= base.threads + n + 20, (base, busy)
+    # n posts, one write each, from another process.
+    poster = util.py('''
+        import os
+        fd = os.open(%r, os.O_WRONLY)
+        for _ in range(%d):
+            os.write(fd, b'post\\n')
+        os.close(fd)
+        print('done')
+        ''' % (p, n), timeout=120)
+    assert poster.text.strip() == 'done'
+    out, err = waiters.communicate(timeout=60)
+    results = json.loads(out.decode().strip().splitlines()[-1])
+    assert results == ['OK'] * n, {r: results.count(r) for r in results}
+    assert s.value == 0
+    assert util.sem_ncnt(s.key) == 0
+    after = wait_back_to_baseline(mnt.pid, base, timeout=20)
+    record('load operations', 2 * n)
+    print('waiters: %d released by %d posts; daemon %r, busy %r, after %r'
+          % (n, n, base, busy, after))
