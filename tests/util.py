@@ -1,0 +1,397 @@
+"""Helpers shared by the ipcfs black-box tests.
+
+Everything here talks to the system the way a user would: running
+programs, calling os.* for exact errnos, and reading the kernel's own view
+of IPC objects (/proc/sysvipc, ipcs, sysv_ipc) to compare against what the
+mount shows.
+"""
+
+import errno
+import os
+import random
+import signal
+import subprocess
+import textwrap
+import time
+
+import sysv_ipc
+
+PYTHON = '/usr/bin/python3'
+NOBODY = 65534
+NOGROUP = 65534
+# A second group the tests chgrp objects to ("users" on Debian); any gid
+# works because setpriv does not need the group to exist.
+OTHER_GID = 100
+PAGE_SIZE = os.sysconf('SC_PAGE_SIZE')
+SEM_VALUE_MAX = 32767
+NAME_MAX = 251
+
+# "promptly" in the contract; never assert anything tighter.
+PROMPT = 5.0
+
+SANITIZER_MARKERS = ('AddressSanitizer', 'LeakSanitizer', 'runtime error:')
+
+
+# ------------------------------------------------------------------
+# Running programs
+# ------------------------------------------------------------------
+
+class Result:
+    def __init__(self, cmd, rc, out, err):
+        self.cmd = cmd
+        self.rc = rc
+        self.out = out        # bytes
+        self.err = err        # text
+
+    @property
+    def text(self):
+        return self.out.decode(errors='replace')
+
+    def __repr__(self):
+        return 'Result(cmd=%r, rc=%r, out=%r, err=%r)' % (
+            self.cmd, self.rc, self.out[:200], self.err[:500])
+
+
+def as_user(cmd, uid=NOBODY, gid=NOGROUP):
+    """Prefixes cmd so that it runs as uid/gid with no supplementary groups."""
+    return ['setpriv', '--reuid=%d' % uid, '--regid=%d' % gid,
+            '--clear-groups'] + list(cmd)
+
+
+def run(cmd, rc=0, input=None, uid=None, gid=None, timeout=30, env=None):
+    """Runs cmd (a list) and checks its exit status.
+
+    rc: the expected exit status, 'nonzero' for any failure, or None for
+    no check.  uid/gid: run as that user (gid defaults to nogroup).
+    """
+    cmd = list(cmd)
+    if uid is not None:
+        cmd = as_user(cmd, uid, NOGROUP if gid is None else gid)
+    p = subprocess.run(cmd, input=input, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout, cwd='/',
+                       env=env)
+    res = Result(cmd, p.returncode, p.stdout,
+                 p.stderr.decode(errors='replace'))
+    if rc == 'nonzero':
+        assert res.rc != 0, res
+    elif rc is not None:
+        assert res.rc == rc, res
+    return res
+
+
+def sh(script, rc=0, **kw):
+    """Runs a POSIX shell script (dash), like a user at a prompt."""
+    return run(['sh', '-c', script], rc=rc, **kw)
+
+
+def py(code, rc=0, **kw):
+    """Runs a Python snippet in a fresh /usr/bin/python3."""
+    return run([PYTHON, '-c', textwrap.dedent(code)], rc=rc, **kw)
+
+
+_OP_TEMPLATE = '''\
+import errno, os, sys
+try:
+%s
+except OSError as e:
+    print(errno.errorcode.get(e.errno, str(e.errno)))
+    sys.exit(0)
+print('OK')
+'''
+
+
+def op_as(stmts, uid=NOBODY, gid=NOGROUP, timeout=30):
+    """Runs Python statements as another user.
+
+    Returns 'OK' if they completed, else the errno name of the OSError
+    they raised (e.g. 'EACCES').
+    """
+    body = textwrap.indent(textwrap.dedent(stmts).strip('\n'), '    ')
+    res = run([PYTHON, '-c', _OP_TEMPLATE % body], uid=uid, gid=gid,
+              timeout=timeout)
+    return res.text.strip().splitlines()[-1]
+
+
+def errno_of(func, *args, **kw):
+    """Calls func; returns None on success, else the OSError's errno."""
+    try:
+        func(*args, **kw)
+    except OSError as e:
+        return e.errno
+    return None
+
+
+def expect_errno(expected, func, *args, **kw):
+    """Asserts that func(*args) fails with one of the expected errnos."""
+    if isinstance(expected, int):
+        expected = (expected,)
+    try:
+        func(*args, **kw)
+    except OSError as e:
+        assert e.errno in expected, '%s%r: got %s, want %s' % (
+            getattr(func, '__name__', func), args,
+            errno.errorcode.get(e.errno, e.errno),
+            '/'.join(errno.errorcode[x] for x in expected))
+        return e.errno
+    raise AssertionError('%s%r succeeded, want %s' % (
+        getattr(func, '__name__', func), args,
+        '/'.join(errno.errorcode[x] for x in expected)))
+
+
+def wait_until(pred, timeout=PROMPT, interval=0.02, what='condition'):
+    """Polls pred() until it is true; fails after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError('timed out after %.1f s waiting for %s'
+                                 % (timeout, what))
+        time.sleep(interval)
+
+
+def read_file(path):
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+def pread_all(fd, size, off=0):
+    """Reads size bytes at off through fd, looping over short reads."""
+    out = b''
+    while len(out) < size:
+        b = os.pread(fd, size - len(out), off + len(out))
+        if not b:
+            break
+        out += b
+    return out
+
+
+# ------------------------------------------------------------------
+# Keys and names
+# ------------------------------------------------------------------
+
+def fnv1a32(data):
+    h = 0x811c9dc5
+    for b in data:
+        h ^= b
+        h = (h * 0x01000193) & 0xffffffff
+    return h
+
+
+def signed32(k):
+    k &= 0xffffffff
+    return k - (1 << 32) if k >= (1 << 31) else k
+
+
+def sem_key(name):
+    """The SysV key of sem/<name>: fnv1a32("/" name), signed."""
+    if isinstance(name, str):
+        name = name.encode()
+    return signed32(fnv1a32(b'/' + name))
+
+
+def keyname(key):
+    """The canonical file name of a key, as ipcs prints it."""
+    return '0x%08x' % (key & 0xffffffff)
+
+
+_used_keys = set()
+_name_counter = [0]
+_RUN_TAG = '%x%04x' % (os.getpid(), random.getrandbits(16))
+
+
+def _live_keys():
+    return ({s['key'] for s in shm_table()} |
+            {s['key'] for s in sem_table()})
+
+
+def random_key():
+    """A random positive SysV key used by no shm segment or semaphore set."""
+    live = _live_keys()
+    while True:
+        k = random.randint(0x10000000, 0x7ffffff0)
+        if k not in live and k not in _used_keys:
+            _used_keys.add(k)
+            return k
+
+
+def unique_name(prefix='t'):
+    """A POSIX shm / semaphore name nobody else uses."""
+    _name_counter[0] += 1
+    while True:
+        n = 'ipcfs-%s-%s-%d-%04x' % (prefix, _RUN_TAG, _name_counter[0],
+                                     random.getrandbits(16))
+        k = sem_key(n)
+        if (not os.path.exists('/dev/shm/' + n) and k not in _live_keys()
+                and k != 0):
+            return n
+
+
+# ------------------------------------------------------------------
+# The kernel's view of SysV objects
+# ------------------------------------------------------------------
+
+_SHM_FIELDS = ('key', 'shmid', 'perms', 'size', 'cpid', 'lpid', 'nattch',
+               'uid', 'gid', 'cuid', 'cgid', 'atime', 'dtime', 'ctime')
+_SEM_FIELDS = ('key', 'semid', 'perms', 'nsems', 'uid', 'gid', 'cuid',
+               'cgid', 'otime', 'ctime')
+
+
+def _table(path, fields):
+    rows = []
+    with open(path) as f:
+        f.readline()
+        for line in f:
+            parts = line.split()
+            if not parts:
+                continue
+            row = {}
+            for name, val in zip(fields, parts):
+                row[name] = int(val, 8) if name == 'perms' else int(val)
+            row['mode'] = row['perms'] & 0o777
+            rows.append(row)
+    return rows
+
+
+def shm_table():
+    """Every segment as the kernel reports it (IPC_STAT fields)."""
+    rows = _table('/proc/sysvipc/shm', _SHM_FIELDS)
+    for r in rows:
+        r['dest'] = bool(r['perms'] & 0o1000)
+    return rows
+
+
+def sem_table():
+    return _table('/proc/sysvipc/sem', _SEM_FIELDS)
+
+
+def shm_by_id(shmid):
+    for r in shm_table():
+        if r['shmid'] == shmid:
+            return r
+    return None
+
+
+def shm_by_key(key):
+    """The live (not removed) segment with this key, or None."""
+    for r in shm_table():
+        if r['key'] == key and not r['dest']:
+            return r
+    return None
+
+
+def sem_by_key(key):
+    for r in sem_table():
+        if r['key'] == key:
+            return r
+    return None
+
+
+def sem_by_id(semid):
+    for r in sem_table():
+        if r['semid'] == semid:
+            return r
+    return None
+
+
+def ipcs_shm_row(shmid):
+    """The `ipcs -m` line of a segment as a dict of its columns."""
+    out = run(['ipcs', '-m']).text
+    for line in out.splitlines():
+        p = line.split()
+        if len(p) >= 6 and p[1] == str(shmid):
+            return {'key': p[0], 'shmid': int(p[1]), 'owner': p[2],
+                    'perms': p[3], 'bytes': int(p[4]), 'nattch': int(p[5]),
+                    'status': ' '.join(p[6:])}
+    return None
+
+
+def ipcs_sem_row(semid):
+    out = run(['ipcs', '-s']).text
+    for line in out.splitlines():
+        p = line.split()
+        if len(p) >= 5 and p[1] == str(semid):
+            return {'key': p[0], 'semid': int(p[1]), 'owner': p[2],
+                    'perms': p[3], 'nsems': int(p[4])}
+    return None
+
+
+def nattch(shmid):
+    r = shm_by_id(shmid)
+    return None if r is None else r['nattch']
+
+
+def ipcmk_shm(size, mode=None):
+    """Creates a segment with ipcmk; returns (shmid, key)."""
+    cmd = ['ipcmk', '-M', str(size)]
+    if mode is not None:
+        cmd += ['-p', '%o' % mode]
+    out = run(cmd).text
+    shmid = int(out.strip().split(':')[-1])
+    return shmid, shm_by_id(shmid)['key']
+
+
+def daemon_sysv_maps(pid):
+    """Permissions of every SysV segment mapping in process pid, by key.
+
+    /proc/PID/maps names them /SYSV%08x; the permission column tells a
+    SHM_RDONLY attachment (r--s) from a read-write one (rw-s).
+    """
+    maps = []
+    try:
+        with open('/proc/%d/maps' % pid) as f:
+            for line in f:
+                p = line.split()
+                if len(p) >= 6 and p[5].startswith('/SYSV'):
+                    maps.append((p[5][5:13], p[1]))
+    except FileNotFoundError:
+        pass
+    return maps
+
+
+def daemon_shm_fds(pid):
+    """Open files of process pid that live in /dev/shm."""
+    fds = []
+    d = '/proc/%d/fd' % pid
+    try:
+        for fd in os.listdir(d):
+            try:
+                t = os.readlink(os.path.join(d, fd))
+            except OSError:
+                continue
+            if t.startswith('/dev/shm/'):
+                fds.append(t)
+    except FileNotFoundError:
+        pass
+    return fds
+
+
+# ------------------------------------------------------------------
+# Processes
+# ------------------------------------------------------------------
+
+def kill_tree(proc, sig=signal.SIGKILL):
+    """Signals the process group a test process was started in."""
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def proc_state(pid):
+    """One-letter state of a process (R, S, D, Z...), or None if gone."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            s = f.read()
+    except FileNotFoundError:
+        return None
+    return s[s.rindex(')') + 2]
+
+
+def sem_value(key):
+    return sysv_ipc.Semaphore(key).value
+
+
+def sem_ncnt(key):
+    return sysv_ipc.Semaphore(key).waiting_for_nonzero
