@@ -244,7 +244,7 @@ int ipcc_sem_open_or_create(const char *name, mode_t mode, unsigned value,
 
 int ipcc_sem_open_key(key_t key, ipcc_sem **out)
 {
-	int semid, err;
+	int semid = -1, err;
 
 	/* semget(IPC_PRIVATE) would create a set */
 	if (key == IPC_PRIVATE)
@@ -373,7 +373,7 @@ int ipcc_sem_remove(ipcc_sem *sem)
 int ipcc_sem_unlink(const char *name)
 {
 	key_t key;
-	int semid, err = name_key(name, &key);
+	int semid = -1, err = name_key(name, &key);
 
 	if (err)
 		return err;

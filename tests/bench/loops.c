@@ -1,0 +1,293 @@
+/*
+ * Timed inner loops for tests/bench/run.
+ *
+ * The loops live in C because a Python loop adds about a microsecond per
+ * operation, which would flatter the FUSE side of every per-operation
+ * comparison (random 4 KiB reads, semaphore ping-pong).  tests/bench/run
+ * compiles this file with cc on the fly; it is not part of the meson build.
+ *
+ * Every command prints "<count> <seconds>" on stdout (count = bytes,
+ * operations or round trips) and exits 0, or prints one line on stderr and
+ * exits 1.
+ *
+ *   seqread FILE BS                 read FILE to its end in BS-byte blocks
+ *   seqwrite FILE BS TOTAL          overwrite TOTAL bytes from offset 0
+ *   randread FILE BS COUNT SEED     COUNT preads of BS bytes at aligned offsets
+ *   pingfs FILE_A FILE_B COUNT      ping-pong writing "post"/"wait" to sem files
+ *   pingsysv KEY_A KEY_B COUNT      the same ping-pong with semop on SysV sets
+ *   shmfill SHMID BYTE              memset a whole segment (setup, untimed)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/prctl.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int fail(const char *what, const char *arg)
+{
+	fprintf(stderr, "loops: %s %s: %s\n", what, arg ? arg : "", strerror(errno));
+	return 1;
+}
+
+static unsigned long long num(const char *s)
+{
+	return strtoull(s, NULL, 0);
+}
+
+static void report(unsigned long long count, double seconds)
+{
+	printf("%llu %.9f\n", count, seconds);
+}
+
+/* 4096-aligned so both sides copy whole pages the same way. */
+static char *block(size_t bs)
+{
+	char *buf = aligned_alloc(4096, (bs + 4095) / 4096 * 4096);
+
+	if (buf)
+		memset(buf, 0x5a, bs);
+	return buf;
+}
+
+static int seqread(const char *path, size_t bs)
+{
+	unsigned long long total = 0;
+	char *buf = block(bs);
+	double t0;
+	int fd;
+
+	if (!buf)
+		return fail("alloc", NULL);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return fail("open", path);
+	t0 = now();
+	for (;;) {
+		ssize_t n = read(fd, buf, bs);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail("read", path);
+		if (n == 0)
+			break;
+		total += (unsigned long long)n;
+	}
+	report(total, now() - t0);
+	close(fd);
+	free(buf);
+	return 0;
+}
+
+static int seqwrite(const char *path, size_t bs, unsigned long long total)
+{
+	unsigned long long done = 0;
+	char *buf = block(bs);
+	double t0;
+	int fd;
+
+	if (!buf)
+		return fail("alloc", NULL);
+	/* no O_TRUNC: overwrite memory that already exists on both sides */
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return fail("open", path);
+	t0 = now();
+	while (done < total) {
+		size_t want = total - done < bs ? (size_t)(total - done) : bs;
+		ssize_t n = write(fd, buf, want);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return fail("write", path);
+		done += (unsigned long long)n;
+	}
+	report(done, now() - t0);
+	close(fd);
+	free(buf);
+	return 0;
+}
+
+static int randread(const char *path, size_t bs, unsigned long long count,
+                    uint64_t seed)
+{
+	char *buf = block(bs);
+	uint64_t x = seed | 1, blocks;
+	struct stat st;
+	double t0;
+	int fd;
+
+	if (!buf)
+		return fail("alloc", NULL);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return fail("open", path);
+	if (fstat(fd, &st) < 0)
+		return fail("fstat", path);
+	blocks = (uint64_t)st.st_size / bs;
+	if (blocks == 0) {
+		errno = EINVAL;
+		return fail("too small", path);
+	}
+	t0 = now();
+	for (unsigned long long i = 0; i < count; i++) {
+		ssize_t n;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		n = pread(fd, buf, bs, (off_t)((x % blocks) * bs));
+		if (n != (ssize_t)bs)
+			return fail("pread", path);
+	}
+	report(count, now() - t0);
+	close(fd);
+	free(buf);
+	return 0;
+}
+
+/*
+ * One side of a ping-pong: two semaphores, index 0 ("ping") and 1 ("pong").
+ * Each process opens its own handles after fork, as two unrelated
+ * programs would.
+ */
+struct side {
+	int sysv;
+	const char *names[2];
+	int h[2];
+};
+
+static int side_open(struct side *s)
+{
+	for (int i = 0; i < 2; i++) {
+		if (s->sysv) {
+			s->h[i] = semget((key_t)strtol(s->names[i], NULL, 0), 1, 0);
+		} else {
+			s->h[i] = open(s->names[i], O_WRONLY);
+		}
+		if (s->h[i] < 0)
+			return fail("open semaphore", s->names[i]);
+	}
+	return 0;
+}
+
+static int side_op(const struct side *s, int i, int delta)
+{
+	if (s->sysv) {
+		struct sembuf op = { 0, (short)delta, 0 };
+
+		while (semop(s->h[i], &op, 1) < 0)
+			if (errno != EINTR)
+				return fail("semop", s->names[i]);
+		return 0;
+	}
+	const char *cmd = delta > 0 ? "post" : "wait";
+	ssize_t n;
+
+	while ((n = write(s->h[i], cmd, 4)) < 0 && errno == EINTR)
+		;
+	if (n != 4)
+		return fail(cmd, s->names[i]);
+	return 0;
+}
+
+static int pingpong(struct side *s, unsigned long long count)
+{
+	double t0, t1;
+	int status;
+	pid_t child;
+
+	child = fork();
+	if (child < 0)
+		return fail("fork", NULL);
+	if (child == 0) {
+		/* a parent killed on timeout must not leave us blocked */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (side_open(s))
+			_exit(1);
+		for (unsigned long long i = 0; i <= count; i++)
+			if (side_op(s, 0, -1) || side_op(s, 1, +1))
+				_exit(1);
+		_exit(0);
+	}
+	if (side_open(s))
+		goto kill_child;
+	/* one untimed round trip: both sides are open and running */
+	if (side_op(s, 0, +1) || side_op(s, 1, -1))
+		goto kill_child;
+	t0 = now();
+	for (unsigned long long i = 0; i < count; i++)
+		if (side_op(s, 0, +1) || side_op(s, 1, -1))
+			goto kill_child;
+	t1 = now();
+	if (waitpid(child, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "loops: ping-pong child failed\n");
+		return 1;
+	}
+	report(count, t1 - t0);
+	return 0;
+
+kill_child:
+	kill(child, SIGKILL);
+	waitpid(child, &status, 0);
+	return 1;
+}
+
+static int shmfill(int shmid, int byte)
+{
+	struct shmid_ds ds;
+	void *p;
+
+	if (shmctl(shmid, IPC_STAT, &ds) < 0)
+		return fail("shmctl", NULL);
+	p = shmat(shmid, NULL, 0);
+	if (p == (void *)-1)
+		return fail("shmat", NULL);
+	memset(p, byte, ds.shm_segsz);
+	shmdt(p);
+	report(ds.shm_segsz, 0);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(cmd, "seqread") && argc == 4)
+		return seqread(argv[2], num(argv[3]));
+	if (!strcmp(cmd, "seqwrite") && argc == 5)
+		return seqwrite(argv[2], num(argv[3]), num(argv[4]));
+	if (!strcmp(cmd, "randread") && argc == 6)
+		return randread(argv[2], num(argv[3]), num(argv[4]), num(argv[5]));
+	if ((!strcmp(cmd, "pingfs") || !strcmp(cmd, "pingsysv")) && argc == 5) {
+		struct side s = { !strcmp(cmd, "pingsysv"), { argv[2], argv[3] },
+		                  { -1, -1 } };
+
+		return pingpong(&s, num(argv[4]));
+	}
+	if (!strcmp(cmd, "shmfill") && argc == 4)
+		return shmfill((int)num(argv[2]), (int)num(argv[3]));
+	fprintf(stderr, "loops: bad command line (see the comment at the top)\n");
+	return 2;
+}
