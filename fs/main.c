@@ -1,0 +1,216 @@
+/*
+ * ipcfs: shows the live IPC objects of the machine (System V and POSIX
+ * shared memory, named semaphores) as files.  Option parsing, the FUSE
+ * session and its loop, clean exit.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "nodes.h"
+
+#ifndef IPCFS_VERSION
+#define IPCFS_VERSION "unknown"
+#endif
+
+struct fs_config fs_conf;
+
+enum {
+	KEY_SYSV_SIZE,
+};
+
+static const struct fuse_opt own_opts[] = {
+	FUSE_OPT_KEY("sysv_size=", KEY_SYSV_SIZE),
+	/* meant for mount(8) and fstab, not for the filesystem */
+	FUSE_OPT_KEY("auto", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("noauto", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("user", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("users", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nouser", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nofail", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("defaults", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("dev", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nodev", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("suid", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nosuid", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("exec", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("noexec", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("rw", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_END
+};
+
+static int opt_proc(void *data, const char *arg, int key,
+                    struct fuse_args *outargs)
+{
+	const char *value;
+	uint64_t size;
+
+	(void)data;
+	(void)outargs;
+	switch (key) {
+	case KEY_SYSV_SIZE:
+		value = arg + strlen("sysv_size=");
+		if (ipcc_size_parse(value, &size) != 0 || size == 0) {
+			fprintf(stderr, "ipcfs: bad sysv_size `%s': want a byte "
+			        "count > 0 (K, M, G, T suffixes allowed)\n",
+			        value);
+			return -1;
+		}
+		fs_conf.sysv_size = size;
+		return 0;
+	case FUSE_OPT_KEY_OPT:
+		if (strncmp(arg, "x-systemd.", strlen("x-systemd.")) == 0)
+			return 0;
+		return 1;
+	default:
+		return 1;
+	}
+}
+
+/* libfuse's messages, under our name: one clear line per problem. */
+static void log_func(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	if (strncmp(fmt, "fuse: ", 6) == 0) {
+		fputs("ipcfs: ", stderr);
+		fmt += 6;
+	}
+	vfprintf(stderr, fmt, ap);
+}
+
+static void show_help(const char *prog)
+{
+	printf("usage: %s [options] MOUNTPOINT\n\n"
+	       "Shows System V and POSIX shared memory and named semaphores "
+	       "as files:\n"
+	       "MOUNTPOINT/sysv/<key>, sysv/id/<shmid>, posix/<name>, "
+	       "sem/<name>.\n\n", prog);
+	printf("ipcfs options:\n"
+	       "    -o sysv_size=BYTES     size of a SysV segment created "
+	       "without a size\n"
+	       "                           (default: the page size; K, M, "
+	       "G, T suffixes)\n"
+	       "    (default_permissions is always on; fstab-only options "
+	       "such as\n"
+	       "     auto, noauto, user, _netdev, nofail, defaults, "
+	       "x-systemd.* are ignored)\n\n");
+	fuse_cmdline_help();
+	fuse_lowlevel_help();
+}
+
+static void show_version(void)
+{
+	printf("ipcfs version %s\n", IPCFS_VERSION);
+	printf("FUSE library version %s\n", fuse_pkgversion());
+	/* it runs fusermount3, whose output must come after ours */
+	fflush(stdout);
+	fuse_lowlevel_version();
+}
+
+static int run_loop(struct fuse_session *se,
+                    const struct fuse_cmdline_opts *opts)
+{
+	struct fuse_loop_config *cfg;
+	int ret;
+
+	if (opts->singlethread)
+		return fuse_session_loop(se);
+	cfg = fuse_loop_cfg_create();
+	if (!cfg)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(cfg, 1);
+	/* UINT_MAX: not given, keep libfuse's default */
+	if (opts->max_idle_threads != UINT_MAX)
+		fuse_loop_cfg_set_idle_threads(cfg, opts->max_idle_threads);
+	if (opts->max_threads != UINT_MAX)
+		fuse_loop_cfg_set_max_threads(cfg, opts->max_threads);
+	ret = fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return ret;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts opts;
+	struct fuse_session *se;
+	long page = sysconf(_SC_PAGESIZE);
+	int ret = 1;
+
+	memset(&opts, 0, sizeof(opts));
+	fuse_set_log_func(log_func);
+	fs_conf.sysv_size = page > 0 ? (uint64_t)page : 4096;
+	fs_conf.start_time = (int64_t)time(NULL);
+
+	if (fuse_opt_parse(&args, NULL, own_opts, opt_proc) != 0)
+		goto out_args;
+	/*
+	 * First, so that a user's fsname/subtype still wins; the kernel then
+	 * checks every access against the IPC modes we report.
+	 */
+	if (fuse_opt_insert_arg(&args, 1, "-odefault_permissions,"
+	                        "fsname=ipcfs,subtype=ipcfs") != 0)
+		goto out_args;
+	if (fuse_parse_cmdline(&args, &opts) != 0)
+		goto out_args;
+	if (opts.show_help) {
+		show_help(argv[0]);
+		ret = 0;
+		goto out_opts;
+	}
+	if (opts.show_version) {
+		show_version();
+		ret = 0;
+		goto out_opts;
+	}
+	if (!opts.mountpoint) {
+		fprintf(stderr, "ipcfs: no mount point given (see %s --help)\n",
+		        argv[0]);
+		goto out_opts;
+	}
+
+	/* the kernel applied the caller's umask already: modes are exact */
+	umask(0);
+	if (fs_waiters_init() != 0) {
+		fprintf(stderr, "ipcfs: cannot install the SIGUSR1 handler\n");
+		goto out_opts;
+	}
+	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), NULL);
+	if (!se)
+		goto out_opts;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_session;
+	if (fuse_session_mount(se, opts.mountpoint) != 0)
+		goto out_signals;
+	fuse_daemonize(opts.foreground);
+
+	/* a signal's number (SIGTERM, SIGINT) is a clean exit; -errno is not */
+	ret = run_loop(se, &opts) < 0 ? 1 : 0;
+
+	/* blocked semaphore writes fail with EINTR before the unmount */
+	fs_waiters_shutdown();
+	/* files still open when a signal stopped us: no release will come */
+	fs_open_drop_all();
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+	fs_nodes_clear();
+	fs_sem_names_clear();
+	fs_thread_buf_free();
+out_opts:
+	free(opts.mountpoint);
+out_args:
+	fuse_opt_free_args(&args);
+	return ret;
+}
