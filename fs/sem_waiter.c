@@ -13,10 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 #include <time.h>
 
 #include "fs.h"
@@ -26,12 +23,7 @@
 #define CHUNK_NS 250000000L
 
 #if defined(__SANITIZE_ADDRESS__)
-/*
- * Sanitizers need more room, and keep much per thread at the top of each
- * stack; glibc caches up to 40 MiB of finished threads' stacks, so big
- * ones also mean few cached.
- */
-#define WAITER_STACK (4u << 20)
+#define WAITER_STACK (1u << 20)         /* sanitizers need more room */
 #else
 #define WAITER_STACK (128u << 10)
 #endif
@@ -186,34 +178,6 @@ static void waiter_free(struct waiter *w)
 	free(w);
 }
 
-/*
- * The pages of this thread's stack below the current frame go back to the
- * kernel: glibc keeps the stacks of finished threads for reuse, and after
- * hundreds of waiters that would hold their memory for ever.
- */
-static void release_stack(void)
-{
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t here = (uintptr_t)&page, lo, start, end;
-	pthread_attr_t attr;
-	void *addr;
-	size_t size;
-
-	if (pthread_getattr_np(pthread_self(), &attr) != 0)
-		return;
-	if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-		lo = (uintptr_t)addr;
-		/* a sanitizer may run us on a stack of its own: then leave it */
-		if (here > lo && here - lo < size) {
-			start = (lo + page - 1) & ~(page - 1);
-			end = (here - 16384) & ~(page - 1);
-			if (end > start)
-				madvise((void *)start, end - start, MADV_DONTNEED);
-		}
-	}
-	pthread_attr_destroy(&attr);
-}
-
 static void *waiter_main(void *arg)
 {
 	struct waiter *w = arg;
@@ -250,7 +214,6 @@ static void *waiter_main(void *arg)
 		ipcc_sem_post(w->sem, taken);
 	}
 	waiter_free(w);
-	release_stack();
 	return NULL;
 }
 
