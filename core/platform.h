@@ -22,6 +22,9 @@
 /* No file system view of POSIX shm: no listing, stat needs shm_open. */
 #undef IPCC_PSHM_DIR
 
+#include <string.h>
+#define IPCC_COPY_TO_MAPPING(dst, src, len) memcpy((dst), (src), (len))
+
 #else /* Linux */
 
 #define IPCC_PERM_KEY(perm) ((perm).__key)
@@ -35,6 +38,26 @@
 
 /* Where glibc's shm_open keeps its objects. */
 #define IPCC_PSHM_DIR "/dev/shm"
+
+/*
+ * A large copy into a fresh attachment: by the kernel, which fills in the
+ * page tables a batch at a time and writes through its own mapping.  From
+ * user space every page takes a fault, and on shadow-paging guests one
+ * more exit to the hypervisor: 256 MiB written with memcpy ran at a tenth
+ * of the speed measured for this.  Falls back to memcpy if refused.
+ */
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+static inline void ipcc_copy_to_mapping(void *dst, const void *src, size_t len)
+{
+	struct iovec from = { (void *)src, len }, to = { dst, len };
+
+	if (len < 64 * 1024 ||
+	    process_vm_writev(getpid(), &from, 1, &to, 1, 0) != (ssize_t)len)
+		memcpy(dst, src, len);
+}
+#define IPCC_COPY_TO_MAPPING(dst, src, len) ipcc_copy_to_mapping(dst, src, len)
 
 #endif
 

@@ -309,7 +309,7 @@ ssize_t ipcc_shm_write(ipcc_shm *shm, const void *buf, size_t len,
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
 	len = ipcc_shm_span(shm, off, len, &dst);
-	memcpy(dst, buf, len);
+	IPCC_COPY_TO_MAPPING(dst, buf, len);
 	return (ssize_t)len;
 }
 

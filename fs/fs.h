@@ -42,6 +42,8 @@ enum {
 /* Block size reported for content files: cat/cp then use 1 MiB reads. */
 #define FS_BLKSIZE (1u << 20)
 #define FS_MAX_WRITE (1u << 20)
+/* Seconds the kernel may cache the fixed directories, which never change. */
+#define FS_FIXED_TIMEOUT 86400.0
 
 enum fs_kind {
 	FS_KIND_NONE,
@@ -54,6 +56,8 @@ enum fs_kind {
 struct fs_config {
 	uint64_t sysv_size;     /* size of a segment created without one */
 	int64_t start_time;     /* times of the fixed directories */
+	size_t splice_max;      /* largest read reply libfuse can splice */
+	unsigned max_read;      /* -o max_read, 0 if not given */
 };
 
 extern struct fs_config fs_conf;
@@ -95,13 +99,17 @@ int fs_caller_ipc_may(fuse_req_t req, mode_t mode, uid_t uid, gid_t gid,
                       uid_t cuid, gid_t cgid, mode_t want);
 /* Permission bits (4 read, 2 write) an open with these flags needs. */
 mode_t fs_open_want(int flags);
+/* Largest read reply libfuse can splice from a file (0: none). */
+size_t fs_splice_max(void);
+
 /*
- * This thread's scratch buffer of at least size bytes (NULL when out of
- * memory); valid until the thread's next call.  Freed at thread exit.
+ * reply_buf.c: a scratch buffer of at least size bytes for one reply (NULL
+ * when out of memory), to give back with fs_buf_put once replied.
  */
-void *fs_thread_buf(size_t size);
-/* Frees the calling thread's buffer now (the main thread, at exit). */
-void fs_thread_buf_free(void);
+void *fs_buf_get(size_t size);
+void fs_buf_put(void *buf);
+/* At exit: frees the calling thread's buffer and the pool. */
+void fs_buf_free_all(void);
 /* Zeroed entry reply with no caching of names or attributes. */
 void fs_entry_init(struct fuse_entry_param *e, fuse_ino_t ino);
 void fs_time_set(struct timespec *ts, int64_t sec);

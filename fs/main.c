@@ -5,6 +5,9 @@
  */
 #include <errno.h>
 #include <limits.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -29,6 +32,9 @@ enum {
 
 static const struct fuse_opt own_opts[] = {
 	FUSE_OPT_KEY("sysv_size=", KEY_SYSV_SIZE),
+	/* the kernel's mount option, which libfuse also wants from init */
+	{ "max_read=%u", offsetof(struct fs_config, max_read), 0 },
+	FUSE_OPT_KEY("max_read=", FUSE_OPT_KEY_KEEP),
 	/* meant for mount(8) and fstab, not for the filesystem */
 	FUSE_OPT_KEY("auto", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("noauto", FUSE_OPT_KEY_DISCARD),
@@ -147,11 +153,20 @@ int main(int argc, char *argv[])
 	int ret = 1;
 
 	memset(&opts, 0, sizeof(opts));
+#if defined(M_ARENA_MAX)
+	/*
+	 * glibc gives each new thread an arena that keeps what was freed in
+	 * it: the daemon's memory then grew with every worker libfuse started.
+	 * Our allocations are few and short-lived; one arena costs nothing
+	 * we could measure (tests/bench/run).
+	 */
+	mallopt(M_ARENA_MAX, 1);
+#endif
 	fuse_set_log_func(log_func);
 	fs_conf.sysv_size = page > 0 ? (uint64_t)page : 4096;
 	fs_conf.start_time = (int64_t)time(NULL);
 
-	if (fuse_opt_parse(&args, NULL, own_opts, opt_proc) != 0)
+	if (fuse_opt_parse(&args, &fs_conf, own_opts, opt_proc) != 0)
 		goto out_args;
 	/*
 	 * First, so that a user's fsname/subtype still wins; the kernel then
@@ -207,7 +222,7 @@ out_session:
 	fuse_session_destroy(se);
 	fs_nodes_clear();
 	fs_sem_names_clear();
-	fs_thread_buf_free();
+	fs_buf_free_all();
 out_opts:
 	free(opts.mountpoint);
 out_args:

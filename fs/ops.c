@@ -25,9 +25,19 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
 	conn->max_write = FS_MAX_WRITE;
+	if (fs_conf.max_read)
+		conn->max_read = fs_conf.max_read;
 	/* O_TRUNC comes with open: zero-fill, not a resize, for segments */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/*
+	 * Large POSIX reads go from the /dev/shm file to the reader through
+	 * a pipe: one copy instead of pread's two.
+	 */
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	if (conn->want & FUSE_CAP_SPLICE_WRITE)
+		fs_conf.splice_max = fs_splice_max();
 	/* contents are shared memory: never cache writes */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	conn->time_gran = 1000000000;
@@ -72,7 +82,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	switch (fs_kind_of(ino)) {
 	case FS_KIND_DIR:
 		fs_dir_stat(ino, &st);
-		fuse_reply_attr(req, &st, 0.0);
+		fuse_reply_attr(req, &st, FS_FIXED_TIMEOUT);
 		return;
 	case FS_KIND_SYSV:
 		fs_sysv_getattr(req, ino, fi);
@@ -102,7 +112,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			return;
 		}
 		fs_dir_stat(ino, &st);
-		fuse_reply_attr(req, &st, 0.0);
+		fuse_reply_attr(req, &st, FS_FIXED_TIMEOUT);
 		return;
 	case FS_KIND_SYSV:
 		fs_sysv_setattr(req, ino, attr, to_set, fi);

@@ -61,6 +61,9 @@ static void reply_fixed_dir(fuse_req_t req, fuse_ino_t ino)
 	struct fuse_entry_param e;
 
 	fs_entry_init(&e, ino);
+	/* never change: every path walk would otherwise ask about them */
+	e.attr_timeout = FS_FIXED_TIMEOUT;
+	e.entry_timeout = FS_FIXED_TIMEOUT;
 	fs_dir_stat(ino, &e.attr);
 	fuse_reply_entry(req, &e);
 }
@@ -205,7 +208,7 @@ void fs_dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t used = 0;
 
 	(void)ino;
-	buf = fs_thread_buf(size);
+	buf = fs_buf_get(size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -224,6 +227,7 @@ void fs_dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		used += need;
 	}
 	fuse_reply_buf(req, buf, used);
+	fs_buf_put(buf);
 }
 
 void fs_dir_releasedir(fuse_req_t req, fuse_ino_t ino,

@@ -354,23 +354,37 @@ void fs_sem_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	struct fs_node *node = file_of(fi)->node;
 	ipcc_sem *sem = node->sem;
 	size_t count = 0;
+	unsigned taken = 0;
 	int err;
 
 	(void)ino;
 	(void)off;      /* commands, not contents: > and >> both work */
 	err = ipcc_sem_cmd_parse(buf, size, cmds, IPCC_SEM_CMD_MAX, &count);
+	/* a lone wait that need not block is answered here, without a thread */
+	if (!err && count == 1 && cmds[0].op == IPCC_SEM_OP_WAIT) {
+		err = ipcc_sem_trywait(sem, cmds[0].n);
+		if (!err)
+			taken = cmds[0].n;
+		if (err != -EAGAIN)
+			goto reply;
+		err = 0;
+	}
 	if (!err && may_block(cmds, count)) {
 		err = fs_waiter_start(req, node, cmds, count, size);
 		if (!err)
 			return;         /* the waiter replies */
 	} else {
-		for (size_t i = 0; i < count && !err; i++)
+		for (size_t i = 0; i < count && !err; i++) {
 			err = ipcc_sem_cmd_run(sem, &cmds[i]);
+			if (!err && cmds[i].op == IPCC_SEM_OP_TRYWAIT)
+				taken += cmds[i].n;
+		}
 	}
+reply:
 	if (err)
 		fuse_reply_err(req, -err);
-	else
-		fuse_reply_write(req, size);
+	else if (fuse_reply_write(req, size) != 0 && taken)
+		ipcc_sem_post(sem, taken);      /* the writer never learns it */
 }
 
 void fs_sem_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

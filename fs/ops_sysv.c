@@ -504,13 +504,14 @@ void fs_sysv_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	/* a truncate may still move the attachment: copy out under the lock */
-	copy = fs_thread_buf(size);
+	copy = fs_buf_get(size);
 	got = copy ? ipcc_shm_read(f->shm, copy, size, (uint64_t)off) : -ENOMEM;
 	pthread_rwlock_unlock(&f->lock);
 	if (got < 0)
 		fuse_reply_err(req, (int)-got);
 	else
 		fuse_reply_buf(req, copy, (size_t)got);
+	fs_buf_put(copy);
 }
 
 void fs_sysv_write(fuse_req_t req, fuse_ino_t ino, const char *buf,

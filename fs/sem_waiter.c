@@ -8,6 +8,11 @@
  * progress returns EINTR having taken nothing.  A signal that lands just
  * before the semop starts is not lost for long: the thread waits in short
  * chunks and looks at the mark between them.
+ *
+ * The threads are pooled: starting one costs about as much as a FUSE round
+ * trip, and a ping-pong between two processes waits twice per exchange.
+ * Idle ones linger a little, then end, so a burst of waiters leaves no
+ * threads behind.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -21,6 +26,10 @@
 
 /* Longest single wait before the cancel mark is looked at again. */
 #define CHUNK_NS 250000000L
+
+/* Idle pool threads kept at most, and how long each stays idle. */
+#define POOL_IDLE_MAX 4
+#define POOL_IDLE_SEC 2
 
 #if defined(__SANITIZE_ADDRESS__)
 #define WAITER_STACK (1u << 20)         /* sanitizers need more room */
@@ -43,12 +52,20 @@ struct waiter {
 	int cancelled;
 
 	struct waiter *prev, *next;     /* in all_waiters */
+	struct waiter *queued;          /* in the pool's queue */
 };
 
 static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t all_gone = PTHREAD_COND_INITIALIZER;
 static struct waiter *all_waiters;
 static int shutting_down;
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_work = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t pool_gone = PTHREAD_COND_INITIALIZER;
+static struct waiter *queue_head, *queue_tail;
+static unsigned pool_queued, pool_idle, pool_threads;
+static int pool_stopping;
 
 static void wake_handler(int sig)
 {
@@ -178,14 +195,22 @@ static void waiter_free(struct waiter *w)
 	free(w);
 }
 
-static void *waiter_main(void *arg)
+/* In a pool thread, with every signal blocked: runs w, replies, frees w. */
+static void waiter_run(struct waiter *w)
 {
-	struct waiter *w = arg;
 	sigset_t set;
 	unsigned taken = 0;
 	int err = 0;
 
-	/* only our wake-up signal: the daemon's own go to other threads */
+	pthread_mutex_lock(&w->lock);
+	w->thread = pthread_self();
+	w->started = 1;
+	pthread_mutex_unlock(&w->lock);
+	/*
+	 * Only our wake-up signal: the daemon's own go to other threads.  One
+	 * meant for the previous waiter of this thread, still pending, is
+	 * taken here, before any semop.
+	 */
 	sigfillset(&set);
 	sigdelset(&set, SIGUSR1);
 	pthread_sigmask(SIG_SETMASK, &set, NULL);
@@ -214,7 +239,94 @@ static void *waiter_main(void *arg)
 		ipcc_sem_post(w->sem, taken);
 	}
 	waiter_free(w);
+}
+
+static void *pool_main(void *arg)
+{
+	sigset_t set;
+	struct timespec until;
+	struct waiter *w;
+
+	(void)arg;
+	sigfillset(&set);
+	pthread_sigmask(SIG_SETMASK, &set, NULL);
+	pthread_mutex_lock(&pool_lock);
+	for (;;) {
+		while (!queue_head && !pool_stopping) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += POOL_IDLE_SEC;
+			pool_idle++;
+			int rc = pthread_cond_timedwait(&pool_work, &pool_lock,
+			                                &until);
+			pool_idle--;
+			if (rc == ETIMEDOUT && !queue_head)
+				goto out;
+		}
+		w = queue_head;
+		if (!w)
+			break;
+		queue_head = w->queued;
+		if (!queue_head)
+			queue_tail = NULL;
+		pool_queued--;
+		pthread_mutex_unlock(&pool_lock);
+		waiter_run(w);
+		pthread_mutex_lock(&pool_lock);
+		if (pool_idle >= POOL_IDLE_MAX)
+			break;
+	}
+out:
+	if (--pool_threads == 0)
+		pthread_cond_broadcast(&pool_gone);
+	pthread_mutex_unlock(&pool_lock);
 	return NULL;
+}
+
+/* Queues w for a pool thread, starting one if none is free to take it. */
+static int pool_submit(struct waiter *w)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int err = 0;
+
+	pthread_mutex_lock(&pool_lock);
+	w->queued = NULL;
+	if (queue_tail)
+		queue_tail->queued = w;
+	else
+		queue_head = w;
+	queue_tail = w;
+	pool_queued++;
+	if (pool_idle >= pool_queued) {
+		pthread_cond_signal(&pool_work);
+		goto out;
+	}
+	err = pthread_attr_init(&attr);
+	if (!err) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&attr, WAITER_STACK);
+		err = pthread_create(&t, &attr, pool_main, NULL);
+		pthread_attr_destroy(&attr);
+	}
+	if (!err) {
+		pool_threads++;
+		goto out;
+	}
+	/* nobody would take it: a busy thread may block for ever */
+	if (queue_head == w) {
+		queue_head = queue_tail = NULL;
+	} else {
+		struct waiter *p = queue_head;
+
+		while (p->queued != w)
+			p = p->queued;
+		p->queued = NULL;
+		queue_tail = p;
+	}
+	pool_queued--;
+out:
+	pthread_mutex_unlock(&pool_lock);
+	return -err;
 }
 
 int fs_waiter_start(fuse_req_t req, struct fs_node *node,
@@ -222,7 +334,6 @@ int fs_waiter_start(fuse_req_t req, struct fs_node *node,
                     size_t size)
 {
 	struct waiter *w;
-	pthread_attr_t attr;
 	int err;
 
 	if (count > IPCC_SEM_CMD_MAX)
@@ -256,26 +367,15 @@ int fs_waiter_start(fuse_req_t req, struct fs_node *node,
 	/* may call interrupt_cb at once if the interrupt came already */
 	fuse_req_interrupt_func(req, interrupt_cb, w);
 
-	err = pthread_attr_init(&attr);
-	if (err)
-		goto out_unregister;
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, WAITER_STACK);
-	pthread_mutex_lock(&w->lock);
-	err = pthread_create(&w->thread, &attr, waiter_main, w);
-	if (!err)
-		w->started = 1;
-	else
-		w->done = 1;
-	pthread_mutex_unlock(&w->lock);
-	pthread_attr_destroy(&attr);
+	err = pool_submit(w);
 	if (!err)
 		return 0;
-
-out_unregister:
+	pthread_mutex_lock(&w->lock);
+	w->done = 1;
+	pthread_mutex_unlock(&w->lock);
 	fuse_req_interrupt_func(req, NULL, NULL);
 	waiter_free(w);
-	return -err;
+	return err;
 }
 
 void fs_waiters_shutdown(void)
@@ -290,4 +390,11 @@ void fs_waiters_shutdown(void)
 	while (all_waiters)
 		pthread_cond_wait(&all_gone, &all_lock);
 	pthread_mutex_unlock(&all_lock);
+
+	pthread_mutex_lock(&pool_lock);
+	pool_stopping = 1;
+	pthread_cond_broadcast(&pool_work);
+	while (pool_threads)
+		pthread_cond_wait(&pool_gone, &pool_lock);
+	pthread_mutex_unlock(&pool_lock);
 }

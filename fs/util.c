@@ -2,8 +2,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fs.h"
 
@@ -100,43 +102,36 @@ int fs_open_writable(int flags)
 }
 
 /*
- * One read buffer per worker thread, kept: reads of up to max_read bytes
- * then allocate nothing, so memory stays flat however long the load.
+ * libfuse splices a reply only if its pipe holds the data, the header and
+ * three pages of slack; otherwise it mallocs a buffer of the reply's size
+ * for every request, which costs more than our own pread.  Pipes beyond
+ * fs.pipe-max-size need CAP_SYS_RESOURCE, which root may lack (containers).
  */
-struct read_buf {
-	size_t size;
-	char data[];
-};
-
-static pthread_key_t buf_key;
-static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
-
-static void buf_key_init(void)
+size_t fs_splice_max(void)
 {
-	pthread_key_create(&buf_key, free);
-}
+#ifdef F_SETPIPE_SZ
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t slack = 3 * page + 16;   /* 16: struct fuse_out_header */
+	unsigned long max = 0;
+	int p[2];
+	int got;
+	FILE *f;
 
-void *fs_thread_buf(size_t size)
-{
-	struct read_buf *b;
-
-	pthread_once(&buf_once, buf_key_init);
-	b = pthread_getspecific(buf_key);
-	if (b && b->size >= size)
-		return b->data;
-	free(b);
-	pthread_setspecific(buf_key, NULL);
-	b = malloc(sizeof(*b) + size);
-	if (!b)
-		return NULL;
-	b->size = size;
-	pthread_setspecific(buf_key, b);
-	return b->data;
-}
-
-void fs_thread_buf_free(void)
-{
-	pthread_once(&buf_once, buf_key_init);
-	free(pthread_getspecific(buf_key));
-	pthread_setspecific(buf_key, NULL);
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return 0;
+	got = fcntl(p[0], F_SETPIPE_SZ, (int)(FS_MAX_WRITE + slack));
+	close(p[0]);
+	close(p[1]);
+	if (got > 0)
+		return FS_MAX_WRITE;
+	f = fopen("/proc/sys/fs/pipe-max-size", "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu", &max) != 1)
+		max = 0;
+	fclose(f);
+	return max > slack ? max - slack : 0;
+#else
+	return 0;
+#endif
 }

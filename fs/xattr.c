@@ -87,8 +87,17 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
                  size_t size)
 {
 	struct xattr a[MAX_ATTRS];
-	int n = collect(req, ino, a);
+	int n;
 
+	/*
+	 * Only user.* exists here.  ENOTSUP for the rest (ACLs, SELinux
+	 * labels) also tells ls -l not to ask again for every file.
+	 */
+	if (strncmp(name, "user.", 5) != 0) {
+		fuse_reply_err(req, ENOTSUP);
+		return;
+	}
+	n = collect(req, ino, a);
 	if (n < 0) {
 		fuse_reply_err(req, -n);
 		return;

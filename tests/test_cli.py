@@ -127,6 +127,18 @@ def test_sysv_size_option(mount_factory, ipc, umask022):
     assert os.stat(m.p('sysv', util.keyname(k))).st_size == 20000
 
 
+def test_max_read_option(mount_factory, ipc):
+    m = mount_factory(opts=['max_read=65536'])
+    rows = [l.split() for l in open('/proc/mounts') if l.split()[1] == m.path]
+    assert 'max_read=65536' in rows[0][3].split(','), rows
+    seg = ipc.shm(size=3 * 1048576)
+    data = os.urandom(3 * 1048576)
+    seg.write(data)
+    out = util.run(['dd', 'if=' + m.p('sysv', util.keyname(seg.key)),
+                    'bs=1M', 'status=none']).out
+    assert out == data
+
+
 def test_sysv_size_default_is_page_size(mnt, ipc):
     k = ipc.key()
     util.sh(': > %s' % mnt.p('sysv', util.keyname(k)))

@@ -115,6 +115,37 @@ def test_large_roundtrip(mnt, ipc, tmp_path):
     assert util.run(['cat', mnt.p('posix', n)]).out == data
 
 
+@pytest.mark.parametrize('bs', ['4K', '64K', '100K', '256K', '1M'])
+def test_read_block_sizes_exact(mnt, ipc, bs):
+    # large reads go through a pipe (splice), small ones through memory:
+    # both must give the file's bytes and stop exactly at its end
+    n = ipc.name()
+    data = os.urandom(3000007)
+    with open(shm(n), 'wb') as f:
+        f.write(data)
+    out = util.run(['dd', 'if=' + mnt.p('posix', n), 'bs=' + bs,
+                    'status=none']).out
+    assert out == data
+
+
+def test_large_preads_at_end(mnt, ipc):
+    n = ipc.name()
+    data = os.urandom(300001)
+    with open(shm(n), 'wb') as f:
+        f.write(data)
+    fd = os.open(mnt.p('posix', n), os.O_RDONLY)
+    try:
+        assert os.pread(fd, 200000, 250000) == data[250000:]
+        assert os.pread(fd, 200000, 300001) == b''
+        assert os.pread(fd, 200000, 10 ** 9) == b''
+        # grown behind our back: the next large read sees the new end
+        with open(shm(n), 'ab') as f:
+            f.write(b'z' * 100000)
+        assert os.pread(fd, 200000, 300001) == b'z' * 100000
+    finally:
+        os.close(fd)
+
+
 @pytest.mark.parametrize('size', [0, 1, 4096, 1048576, 3])
 def test_truncate_any_size(mnt, ipc, size):
     n = ipc.name()

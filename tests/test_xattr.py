@@ -3,6 +3,8 @@
 import errno
 import os
 
+import pytest
+
 import util
 
 SHM_ATTRS = {'key', 'shmid', 'nattch', 'cpid', 'lpid', 'cuid', 'cgid'}
@@ -146,6 +148,18 @@ def test_unknown_xattr_enodata(mnt, ipc):
     ipc.sem(name=n)
     util.expect_errno(errno.ENODATA, os.getxattr, mnt.p('sem', n),
                       'user.other')
+
+
+@pytest.mark.parametrize('name', ['security.selinux',
+                                  'system.posix_acl_access',
+                                  'trusted.x'])
+def test_other_namespaces_enotsup(mnt, ipc, name):
+    # only user.* exists; ENOTSUP also tells ls -l that there are no ACLs
+    # or labels on this file system, so it stops asking for each file
+    seg = ipc.shm(size=4096)
+    util.expect_errno(errno.ENOTSUP, os.getxattr,
+                      mnt.p('sysv', util.keyname(seg.key)), name)
+    util.expect_errno(errno.ENOTSUP, os.getxattr, mnt.sysv, name)
 
 
 def _objects(mnt, ipc):
