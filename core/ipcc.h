@@ -252,7 +252,11 @@ typedef struct ipcc_sem ipcc_sem;
  */
 int ipcc_sem_create(const char *name, mode_t mode, unsigned value,
                     ipcc_sem **out);
-/* Opens an existing one: -ENOENT if none. */
+/*
+ * Opens an existing one: -ENOENT if none.  Opening never waits; the first
+ * use of the value (post, wait, set, value...) waits up to 200 ms for a
+ * set younger than 2 s whose creator has not finished initialising it.
+ */
 int ipcc_sem_open(const char *name, ipcc_sem **out);
 /*
  * Opens, creating with mode and value if missing (value applies only to a

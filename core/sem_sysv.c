@@ -5,9 +5,12 @@
  *
  * Creation is made race-free the classic way: the creator's first semop
  * sets sem_otime, and openers wait (briefly) for a non-zero sem_otime
- * before they trust the value.
+ * before they trust the value.  The wait is put off until the handle is
+ * first used on the value: opening to stat a set (ls -l sem/) never waits,
+ * which matters for sets made by others that never saw a semop.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
@@ -19,6 +22,7 @@
 
 struct ipcc_sem {
 	int semid;
+	atomic_int ready;       /* its creator is known to be done with it */
 };
 
 /* Longest wait for a new set's creator to finish initialising it. */
@@ -81,58 +85,69 @@ int ipcc_sem_fill_counts(int semid, struct ipcc_sem_stat *st)
 	return 0;
 }
 
-static int new_handle(int semid, ipcc_sem **out)
+static int new_handle(int semid, int ready, ipcc_sem **out)
 {
 	struct ipcc_sem *sem = calloc(1, sizeof(*sem));
 
 	if (!sem)
 		return -ENOMEM;
 	sem->semid = semid;
+	atomic_init(&sem->ready, ready);
 	*out = sem;
 	return 0;
 }
 
-/*
- * The id of the one-semaphore set with this key, once its creator has
- * initialised it.  wait_init = 0 skips that wait (for removal).
- */
-static int find_key(key_t key, int wait_init, int *semid)
+/* The id of the one-semaphore set with this key. */
+static int find_key(key_t key, int *semid)
 {
 	for (int tries = 0; tries < 100; tries++) {
-		unsigned waited = 0, step = 1;
+		struct semid_ds ds;
 		int id = semget(key, 0, 0);
+		int err;
 
 		if (id < 0)
 			return -errno;
-		for (;;) {
-			struct semid_ds ds;
-			int err = ipcc_sem_stat_raw(id, &ds);
-
-			if (err == -EINVAL || err == -EIDRM)
-				break;          /* removed meanwhile: look again */
-			if (err)
-				return err;
-			if (ds.sem_nsems != 1)
-				return -EINVAL;
-			/*
-			 * otime 0: a creator may be between semget and its first
-			 * semop.  Sets that never saw a semop (ipcmk -S 1) keep
-			 * otime 0 for ever, so wait only for young sets, and not
-			 * long.
-			 */
-			if (!wait_init || ds.sem_otime != 0 ||
-			    waited >= OTIME_WAIT_MS ||
-			    time(NULL) - ds.sem_ctime > 2) {
-				*semid = id;
-				return 0;
-			}
-			ipcc_sleep_ms(step);
-			waited += step;
-			if (step < 20)
-				step *= 2;
-		}
+		err = ipcc_sem_stat_raw(id, &ds);
+		if (err == -EINVAL || err == -EIDRM)
+			continue;       /* removed meanwhile: look again */
+		if (err)
+			return err;
+		if (ds.sem_nsems != 1)
+			return -EINVAL;
+		*semid = id;
+		return 0;
 	}
 	return -ENOENT;
+}
+
+/*
+ * Waits until the creator has initialised the set: a non-zero otime.
+ * Sets that never saw a semop (ipcmk -S 1) keep otime 0 for ever, so wait
+ * only for young sets, and not long.
+ */
+static int settle(const ipcc_sem *sem)
+{
+	unsigned waited = 0, step = 1;
+
+	if (atomic_load(&sem->ready))
+		return 0;
+	for (;;) {
+		struct semid_ds ds;
+		int err = ipcc_sem_stat_raw(sem->semid, &ds);
+
+		if (err)
+			return op_err(-err);
+		if (ds.sem_otime != 0 || waited >= OTIME_WAIT_MS ||
+		    time(NULL) - ds.sem_ctime > 2)
+			break;
+		ipcc_sleep_ms(step);
+		waited += step;
+		if (step < 20)
+			step *= 2;
+	}
+	/* the flag only ever goes from 0 to 1: a cache, not the object */
+	atomic_store(&((ipcc_sem *)sem)->ready, 1);
+	return 0;
 }
 
 static int name_key(const char *name, key_t *key)
@@ -179,7 +194,7 @@ static int create_key(key_t key, mode_t mode, unsigned value, ipcc_sem **out)
 			goto out_remove;
 		}
 	}
-	err = new_handle(id, out);
+	err = new_handle(id, 1, out);
 	if (err)
 		goto out_remove;
 	return 0;
@@ -249,10 +264,10 @@ int ipcc_sem_open_key(key_t key, ipcc_sem **out)
 	/* semget(IPC_PRIVATE) would create a set */
 	if (key == IPC_PRIVATE)
 		return -EINVAL;
-	err = find_key(key, 1, &semid);
+	err = find_key(key, &semid);
 	if (err)
 		return err;
-	return new_handle(semid, out);
+	return new_handle(semid, 0, out);
 }
 
 void ipcc_sem_close(ipcc_sem *sem)
@@ -272,6 +287,8 @@ int ipcc_sem_post(ipcc_sem *sem, unsigned n)
 	struct sembuf op = { .sem_num = 0, .sem_op = 0, .sem_flg = IPC_NOWAIT };
 	int err = count_ok(n);
 
+	if (!err)
+		err = settle(sem);
 	if (err)
 		return err;
 	op.sem_op = (short)n;
@@ -283,6 +300,8 @@ int ipcc_sem_wait(ipcc_sem *sem, unsigned n, const struct timespec *timeout)
 	struct sembuf op = { .sem_num = 0, .sem_op = 0, .sem_flg = 0 };
 	int err = count_ok(n);
 
+	if (!err)
+		err = settle(sem);
 	if (err)
 		return err;
 	op.sem_op = (short)-(int)n;
@@ -308,6 +327,8 @@ int ipcc_sem_trywait(ipcc_sem *sem, unsigned n)
 	struct sembuf op = { .sem_num = 0, .sem_op = 0, .sem_flg = IPC_NOWAIT };
 	int err = count_ok(n);
 
+	if (!err)
+		err = settle(sem);
 	if (err)
 		return err;
 	op.sem_op = (short)-(int)n;
@@ -319,17 +340,25 @@ int ipcc_sem_trywait(ipcc_sem *sem, unsigned n)
 int ipcc_sem_set(ipcc_sem *sem, unsigned value)
 {
 	union ipcc_semun arg = { .val = 0 };
+	int err;
 
 	if (value > IPCC_SEM_VALUE_MAX)
 		return -ERANGE;
+	err = settle(sem);
+	if (err)
+		return err;
 	arg.val = (int)value;
 	return semctl(sem->semid, 0, SETVAL, arg) < 0 ? op_err(errno) : 0;
 }
 
 int ipcc_sem_value(const ipcc_sem *sem, unsigned *value)
 {
-	int v = semctl(sem->semid, 0, GETVAL);
+	int err = settle(sem);
+	int v;
 
+	if (err)
+		return err;
+	v = semctl(sem->semid, 0, GETVAL);
 	if (v < 0)
 		return op_err(errno);
 	*value = (unsigned)v;
@@ -377,7 +406,7 @@ int ipcc_sem_unlink(const char *name)
 
 	if (err)
 		return err;
-	err = find_key(key, 0, &semid);
+	err = find_key(key, &semid);
 	/* a set of another size under our key is not ours to remove */
 	if (err == -EINVAL)
 		return -ENOENT;
