@@ -895,6 +895,60 @@ static void test_iter(void)
 	ipcc_sem_close(a);
 }
 
+/* A creator in the classic style: semget now, its first semop later. */
+struct late_creator {
+	int semid;
+	int done;
+};
+
+static void *late_creator_main(void *arg)
+{
+	struct late_creator *c = arg;
+	struct sembuf op = { .sem_num = 0, .sem_op = 5, .sem_flg = 0 };
+
+	fx_sleep_ms(30);
+	c->done = semop(c->semid, &op, 1) == 0;
+	return NULL;
+}
+
+/*
+ * Opening a young set whose creator has not yet done its first semop
+ * succeeds at once; the first look at the value waits for the creator.
+ * A set that never sees a semop (ipcmk -S 1) still works, showing 0.
+ */
+static void test_open_before_creator_done(void)
+{
+	struct late_creator c = { .semid = -1 };
+	struct ipcc_sem_stat st;
+	key_t k = fx_key(), k2 = fx_key();
+	ipcc_sem *s = NULL, *s2 = NULL;
+	pthread_t t;
+	int semid2;
+
+	c.semid = semget(k, 1, IPC_CREAT | IPC_EXCL | 0600);
+	REQUIRE(c.semid >= 0);
+	REQUIRE_OK(ipcc_sem_open_key(k, &s));
+	CHECK_OK(ipcc_sem_stat(s, &st));
+	CHECK_EQ(st.semid, c.semid);
+	REQUIRE_OK(pthread_create(&t, NULL, late_creator_main, &c));
+	CHECK_EQ(value_of(s), 5);
+	REQUIRE_OK(pthread_join(t, NULL));
+	CHECK(c.done);
+	CHECK_OK(ipcc_sem_post(s, 1));
+	CHECK_EQ(raw_val(c.semid), 6);
+	ipcc_sem_close(s);
+	CHECK_OK(semctl(c.semid, 0, IPC_RMID));
+
+	semid2 = semget(k2, 1, IPC_CREAT | IPC_EXCL | 0600);
+	REQUIRE(semid2 >= 0);
+	REQUIRE_OK(ipcc_sem_open_key(k2, &s2));
+	CHECK_EQ(value_of(s2), 0);
+	CHECK_OK(ipcc_sem_post(s2, 2));
+	CHECK_EQ(raw_val(semid2), 2);
+	ipcc_sem_close(s2);
+	CHECK_OK(semctl(semid2, 0, IPC_RMID));
+}
+
 static void test_key_collision(void)
 {
 	char name[IPCC_NAME_MAX + 1];
@@ -1104,6 +1158,7 @@ int main(void)
 	RUN(test_set_perm);
 	RUN(test_second_user);
 	RUN(test_iter);
+	RUN(test_open_before_creator_done);
 	RUN(test_key_collision);
 	RUN(test_ipcs_and_python);
 	RUN(test_cmd_run);
