@@ -6,6 +6,7 @@
 #define IPCC_PLATFORM_H
 
 #include <fcntl.h>
+#include <string.h>
 
 #ifdef __APPLE__
 
@@ -22,7 +23,6 @@
 /* No file system view of POSIX shm: no listing, stat needs shm_open. */
 #undef IPCC_PSHM_DIR
 
-#include <string.h>
 #define IPCC_COPY_TO_MAPPING(dst, src, len) memcpy((dst), (src), (len))
 
 #else /* Linux */
@@ -46,7 +46,6 @@
  * more exit to the hypervisor: 256 MiB written with memcpy ran at a tenth
  * of the speed measured for this.  Falls back to memcpy if refused.
  */
-#include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 static inline void ipcc_copy_to_mapping(void *dst, const void *src, size_t len)

@@ -1,7 +1,6 @@
 /* Small helpers shared by the operations of every kind of node. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
