@@ -177,6 +177,18 @@ int ipcc_shm_iter_next(ipcc_shm_iter *it, struct ipcc_shm_stat *st);
 void ipcc_shm_iter_free(ipcc_shm_iter *it);
 
 /* ------------------------------------------------------------------ */
+/* Where POSIX objects live                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Serves POSIX objects (shm, named semaphores) from directory fd instead
+ * of the system's /dev/shm (the fd is duplicated; the caller keeps its
+ * own).  Process-wide; call once, before any other ipcc_pshm_ / ipcc_psem_
+ * call.  -EBUSY if a directory is already in use.
+ */
+int ipcc_shm_dir_set(int fd);
+
+/* ------------------------------------------------------------------ */
 /* POSIX shared memory                                                */
 /* ------------------------------------------------------------------ */
 

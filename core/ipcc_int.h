@@ -55,4 +55,10 @@ int ipcc_ptab_i64(const char *s, int64_t *v);
 int ipcc_ptab_u64(const char *s, uint64_t *v);
 int ipcc_ptab_octal(const char *s, unsigned *v);
 
+/*
+ * The directory fd POSIX objects are opened relative to (ipcc_shm_dir_set,
+ * else /dev/shm opened once), or a negative errno.  Never closed.
+ */
+int ipcc_shm_dir_fd(void);
+
 #endif /* IPCC_INT_H */
