@@ -75,6 +75,26 @@ int ipcc_size_parse(const char *s, uint64_t *size);
 uint32_t ipcc_fnv1a32(const void *data, size_t len);
 
 /* ------------------------------------------------------------------ */
+/* Blocking calls                                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * How a blocking call (a wait, a receive, a send to a full queue) is
+ * cancelled from another thread: it asks cancelled(arg) before it blocks
+ * and again at least every IPCC_CANCEL_POLL_MS while blocked, and returns
+ * -EINTR having taken nothing once it answers nonzero.  A signal that
+ * interrupts the syscall only makes it ask sooner (the daemon sends one
+ * so that cancelling is prompt).  A NULL hook: an interrupting signal
+ * gives -EINTR at once.
+ */
+struct ipcc_cancel {
+	int (*cancelled)(void *arg);
+	void *arg;
+};
+
+#define IPCC_CANCEL_POLL_MS 250
+
+/* ------------------------------------------------------------------ */
 /* System V shared memory                                             */
 /* ------------------------------------------------------------------ */
 
