@@ -371,6 +371,264 @@ int ipcc_sem_cmd_parse(const char *buf, size_t len, struct ipcc_sem_cmd *cmds,
 /* Runs one parsed command (wait and timedwait block; see ipcc_sem_wait). */
 int ipcc_sem_cmd_run(ipcc_sem *sem, const struct ipcc_sem_cmd *cmd);
 
+/* ------------------------------------------------------------------ */
+/* Message streams: the NAME@T suffix                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Splits a stream name "BASE@T" at its LAST '@' (so a POSIX queue whose
+ * own name holds an '@' still has streams: "a@b@3").  T is canonical
+ * decimal: digits with one leading '-' only when min < 0, no '+', no
+ * blanks, no leading zero unless T is exactly "0", no "-0", and
+ * min <= T <= max.
+ * Returns 1 with *base_len = length of BASE and *t = T; 0 if name has no
+ * '@' (a plain name); -EINVAL if it has one but BASE is empty or T is
+ * not as above.  The outputs are written only when 1 is returned.
+ */
+int ipcc_stream_parse(const char *name, long min, long max, size_t *base_len,
+                      long *t);
+
+/* ------------------------------------------------------------------ */
+/* System V message queues                                            */
+/* ------------------------------------------------------------------ */
+
+struct ipcc_msq_stat {
+	key_t key;          /* IPC_PRIVATE (0) for private ones */
+	int msqid;
+	mode_t mode;        /* permission bits only (0777) */
+	uid_t uid, cuid;
+	gid_t gid, cgid;
+	uint64_t qnum;      /* messages queued */
+	uint64_t cbytes;    /* bytes queued (msg_cbytes) */
+	uint64_t qbytes;    /* the queue's byte limit; 0 from the iterator */
+	pid_t lspid, lrpid; /* last msgsnd / msgrcv */
+	int64_t stime, rtime, ctime;   /* seconds; 0 = never */
+};
+
+/* flags for ipcc_msq_create */
+#define IPCC_MSQ_EXCL 0x1u        /* fail with -EEXIST if the key exists */
+
+/*
+ * msgget(IPC_CREAT): creates (or, without IPCC_MSQ_EXCL, opens an
+ * existing) queue with this key (IPC_PRIVATE always creates), mode exactly
+ * mode & 0777, owner and creator the caller's effective ids.  *created
+ * (may be NULL) tells whether a new queue was made.  -EEXIST, -ENOSPC
+ * (msgmni reached), ...
+ */
+int ipcc_msq_create(key_t key, mode_t mode, unsigned flags, int *msqid,
+                    int *created);
+/* The live queue with this key: -ENOENT if none (IPC_PRIVATE: -EINVAL). */
+int ipcc_msq_find(key_t key, int *msqid);
+/*
+ * IPC_STAT of a msqid (MSG_STAT_ANY where IPC_STAT is refused): -ENOENT if
+ * no such queue.  One syscall.
+ */
+int ipcc_msq_stat_id(int msqid, struct ipcc_msq_stat *st);
+/* IPC_SET; (mode_t)-1 / (uid_t)-1 / (gid_t)-1 leave a field. -ENOENT. */
+int ipcc_msq_set(int msqid, mode_t mode, uid_t uid, gid_t gid);
+/* IPC_RMID (blocked senders and receivers fail with -EIDRM). -ENOENT. */
+int ipcc_msq_remove(int msqid);
+/* The longest message the kernel takes now (msgmax). */
+int ipcc_msq_max(size_t *max);
+
+/* A queue, by msqid.  Holds no kernel resource: only the id. */
+typedef struct ipcc_msq ipcc_msq;
+
+/* -ENOENT if no such queue. */
+int ipcc_msq_open(int msqid, ipcc_msq **out);
+int ipcc_msq_open_key(key_t key, ipcc_msq **out);
+/* NULL is ignored. */
+void ipcc_msq_close(ipcc_msq *q);
+int ipcc_msq_id(const ipcc_msq *q);
+
+/* Operations on a handle fail with -EIDRM once its queue was removed. */
+int ipcc_msq_stat(const ipcc_msq *q, struct ipcc_msq_stat *st);
+
+/*
+ * Copies message number index (0 = the oldest) without removing it
+ * (msgrcv MSG_COPY | IPC_NOWAIT); returns its length, *type (may be NULL)
+ * its type.  -ENOMSG past the end; -EMSGSIZE if cap is too small;
+ * -ENOTSUP if the kernel has no MSG_COPY (CONFIG_CHECKPOINT_RESTORE);
+ * -EOVERFLOW for a message longer than today's msgmax (MSG_COPY cannot
+ * copy it).
+ */
+ssize_t ipcc_msq_copy(const ipcc_msq *q, size_t index, void *buf, size_t cap,
+                      long *type);
+/*
+ * A snapshot: the bytes of every queued message, oldest first, one after
+ * the other, in a malloc()ed buffer the caller free()s (*data is NULL for
+ * an empty queue).  Takes nothing, never blocks.  Best effort on a busy
+ * queue: if the queue changed while it was copied, copies again (a few
+ * times), else returns the last copy.  Errors as ipcc_msq_copy.
+ */
+int ipcc_msq_snapshot(const ipcc_msq *q, void **data, size_t *len);
+
+/* flags for send / receive */
+#define IPCC_MSG_NOWAIT 0x1u      /* -EAGAIN instead of blocking */
+
+/*
+ * msgsnd of exactly len bytes with this type (>= 1, else -EINVAL).
+ * Blocks while the queue is full (see struct ipcc_cancel; the block is
+ * bounded by a timer signal, see ipcc_msq_tick_signal), or -EAGAIN with
+ * IPCC_MSG_NOWAIT.  -EMSGSIZE if len is over msgmax or over the queue's
+ * byte limit (it could never be sent), -EIDRM if removed, -EINTR if
+ * cancelled (nothing sent).
+ */
+int ipcc_msq_send(ipcc_msq *q, long type, const void *data, size_t len,
+                  unsigned flags, const struct ipcc_cancel *cancel);
+/*
+ * msgrcv by msgrcv's type rule (0 the oldest; > 0 the oldest of that type;
+ * < 0 the oldest of the lowest type <= |type|); returns its length, *mtype
+ * (may be NULL) its type.  -EMSGSIZE if it is longer than cap: nothing is
+ * taken (never truncates).  Blocks while none matches, or -EAGAIN with
+ * IPCC_MSG_NOWAIT; -EIDRM if removed, -EINTR if cancelled (nothing
+ * taken).
+ */
+ssize_t ipcc_msq_receive(ipcc_msq *q, long type, void *buf, size_t cap,
+                         long *mtype, unsigned flags,
+                         const struct ipcc_cancel *cancel);
+/*
+ * Puts back a message taken by ipcc_msq_receive whose reader never got
+ * it.  It lands at the END of the queue (msgsnd appends; System V has no
+ * way to insert at the head).  If the queue is full meanwhile, retries for
+ * up to 5 s, not cancellable; then -EAGAIN and the message is lost.
+ */
+int ipcc_msq_give_back(ipcc_msq *q, long type, const void *data, size_t len);
+
+/*
+ * The signal a blocking send / receive with a cancel hook sends to its own
+ * thread every IPCC_CANCEL_POLL_MS (a POSIX timer, SIGEV_THREAD_ID), so
+ * that a cancelling signal that landed just before the syscall started is
+ * noticed in time (msgsnd / msgrcv have no timeout).  A real-time signal;
+ * the core installs a handler that does nothing (unless the process
+ * already has one) and unblocks it in the calling thread for the call.
+ */
+int ipcc_msq_tick_signal(void);
+
+/* Every live queue (IPC_PRIVATE ones too): /proc/sysvipc/msg, one pass. */
+typedef struct ipcc_msq_iter ipcc_msq_iter;
+int ipcc_msq_iter_new(ipcc_msq_iter **out);
+/* 1 and *st filled (qbytes 0), 0 at the end, or a negative errno. */
+int ipcc_msq_iter_next(ipcc_msq_iter *it, struct ipcc_msq_stat *st);
+void ipcc_msq_iter_free(ipcc_msq_iter *it);
+
+/* ------------------------------------------------------------------ */
+/* POSIX message queues                                               */
+/* ------------------------------------------------------------------ */
+
+/* Longest queue name (NAME_MAX), without the leading '/'. */
+#define IPCC_MQ_NAME_MAX 255
+/* Highest priority + 1 (Linux's MQ_PRIO_MAX). */
+#define IPCC_MQ_PRIO_MAX 32768u
+
+/*
+ * 0 if name (one optional leading '/') is a queue name: -EINVAL if empty,
+ * ".", "..", or holding '/'; -ENAMETOOLONG past IPCC_MQ_NAME_MAX.
+ */
+int ipcc_mq_name_check(const char *name);
+
+/*
+ * Takes the mqueue filesystem of the calling thread's IPC namespace as a
+ * detached mount (fsopen, fsconfig CREATE, fsmount): seen by nobody else,
+ * nothing added to /proc/mounts, and independent of any /dev/mqueue.
+ * Call once, before starting threads (after a setns into another IPC
+ * namespace if that is the one to serve); the mount is kept for the life
+ * of the process.  -EPERM without CAP_SYS_ADMIN: then, if this thread's
+ * IPC namespace has an mqueue mounted at /dev/mqueue, that is used
+ * instead (0 returned); otherwise listing gives -ENOTSUP and everything
+ * by name still works through mq_open.  -EBUSY if already done.
+ */
+int ipcc_mq_init(void);
+/* Whether ipcc_mq_init found a way to list queues. */
+int ipcc_mq_listable(void);
+
+struct ipcc_mq_stat {
+	mode_t mode;        /* permission bits (0777) */
+	uid_t uid;
+	gid_t gid;
+	int64_t atime, mtime, ctime;   /* of the mqueue inode */
+};
+
+/* The status line is at most this long, NUL included. */
+#define IPCC_MQ_STATUS_MAX 160
+
+/*
+ * By name, taking nothing: mode / owner / times (fstatat on the mount;
+ * without one, mq_open + fstat), and the status line the mqueue
+ * filesystem prints ("QSIZE:...  NOTIFY:... SIGNO:... NOTIFY_PID:...\n"),
+ * NUL-terminated, its length returned.  -ENOENT, -EINVAL/-ENAMETOOLONG.
+ */
+int ipcc_mq_stat(const char *name, struct ipcc_mq_stat *st);
+ssize_t ipcc_mq_status(const char *name, char buf[IPCC_MQ_STATUS_MAX]);
+
+/* mq_unlink: the queue lives on for those who have it open.  -ENOENT. */
+int ipcc_mq_unlink(const char *name);
+
+/* An open queue (an mqd_t, opened read-write by the daemon). */
+typedef struct ipcc_mq ipcc_mq;
+
+/*
+ * mq_open.  oflag: 0, O_CREAT or O_CREAT | O_EXCL; a created queue gets
+ * exactly mode & 0777, the system's default limits (msg_default,
+ * msgsize_default of the IPC namespace) and the caller's fsuid/fsgid as
+ * owner.  -ENOENT, -EEXIST, -EACCES, -EINVAL (bad name), -ENAMETOOLONG,
+ * -EMFILE / -ENOSPC (queues_max) ...
+ */
+int ipcc_mq_open(const char *name, int oflag, mode_t mode, ipcc_mq **out);
+/* Whether this open created the queue. */
+int ipcc_mq_created(const ipcc_mq *q);
+/* NULL is ignored. */
+void ipcc_mq_close(ipcc_mq *q);
+
+struct ipcc_mq_attr {
+	long maxmsg;        /* most messages */
+	long msgsize;       /* longest message */
+	long curmsgs;       /* messages queued */
+};
+int ipcc_mq_getattr(const ipcc_mq *q, struct ipcc_mq_attr *a);
+int ipcc_mq_fstat(const ipcc_mq *q, struct ipcc_mq_stat *st);
+ssize_t ipcc_mq_fstatus(const ipcc_mq *q, char buf[IPCC_MQ_STATUS_MAX]);
+/* fchmod / fchown of the queue; (mode_t)-1 etc.: unchanged. */
+int ipcc_mq_set(ipcc_mq *q, mode_t mode, uid_t uid, gid_t gid);
+
+/*
+ * mq_send with priority prio (< IPCC_MQ_PRIO_MAX, else -EINVAL).  Blocks
+ * while the queue is full, in steps of IPCC_CANCEL_POLL_MS
+ * (mq_timedsend), or -EAGAIN with IPCC_MSG_NOWAIT.  -EMSGSIZE if len is
+ * over the queue's msgsize; -EINTR if cancelled (nothing sent).
+ */
+int ipcc_mq_send(ipcc_mq *q, const void *data, size_t len, unsigned prio,
+                 unsigned flags, const struct ipcc_cancel *cancel);
+/*
+ * mq_receive: the oldest message of the highest priority; returns its
+ * length, *prio (may be NULL) its priority.  cap may be smaller than the
+ * queue's msgsize (the core receives into its own buffer): a message
+ * longer than cap gives -EMSGSIZE and is sent back at once with its
+ * priority, where it lands BEHIND the messages of that priority queued
+ * meanwhile (mq_send appends within a priority).  Blocks while empty, or
+ * -EAGAIN with IPCC_MSG_NOWAIT; -EINTR if cancelled (nothing taken).
+ */
+ssize_t ipcc_mq_receive(ipcc_mq *q, void *buf, size_t cap, unsigned *prio,
+                        unsigned flags, const struct ipcc_cancel *cancel);
+/*
+ * Puts back a message whose reader never got it: mq_send with its
+ * priority, so it lands behind the other messages of that priority.  A
+ * full queue: retries for up to 5 s, not cancellable, then -EAGAIN.
+ */
+int ipcc_mq_give_back(ipcc_mq *q, const void *data, size_t len,
+                      unsigned prio);
+
+/*
+ * Every queue of the IPC namespace (readdir of the mqueue mount):
+ * -ENOTSUP from _new if ipcc_mq_init found none.
+ */
+typedef struct ipcc_mq_iter ipcc_mq_iter;
+int ipcc_mq_iter_new(ipcc_mq_iter **out);
+/* 1 with name (NUL-terminated, without '/') and *st, 0 at the end. */
+int ipcc_mq_iter_next(ipcc_mq_iter *it, char name[IPCC_MQ_NAME_MAX + 1],
+                      struct ipcc_mq_stat *st);
+void ipcc_mq_iter_free(ipcc_mq_iter *it);
+
 #ifdef __cplusplus
 }
 #endif

@@ -36,7 +36,7 @@ def test_fuzz_parsers_short_run():
         pytest.skip(out.strip().splitlines()[-1])
     assert p.returncode == 0, out
     # Every target ran, and ran inputs.
-    for target in ('sem_cmd', 'key', 'id', 'size', 'name'):
+    for target in ('sem_cmd', 'key', 'id', 'size', 'name', 'stream'):
         assert 'fuzz: %s: ok,' % target in out, out
     assert 'no crash' in out, out
     m = re.search(r'fuzz: (\d+) inputs in total', out)

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <mqueue.h>
 #include <semaphore.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -26,6 +27,7 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
 #include <sys/random.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
@@ -50,6 +52,9 @@ enum fx_kind {
 	FX_PSEM,        /* POSIX named semaphore, name with leading '/' */
 	FX_DIR,         /* a directory */
 	FX_FILE,        /* a plain file, by path */
+	FX_MSQ_KEY,     /* SysV message queue by key */
+	FX_MSQ_ID,      /* SysV message queue by id (IPC_PRIVATE ones) */
+	FX_MQ,          /* POSIX message queue, name with leading '/' */
 };
 
 struct fx_item {
@@ -57,6 +62,7 @@ struct fx_item {
 	key_t key;
 	int id;
 	char name[IPCC_NAME_MAX + 16];
+	int64_t stamp;  /* FX_MSQ_ID: its msg_ctime when tracked */
 };
 
 #define FX_MAX 4096
@@ -131,6 +137,22 @@ static void fx_cleanup(void)
 		case FX_FILE:
 			gone = unlink(it->name) == 0;
 			break;
+		case FX_MSQ_KEY:
+			id = msgget(it->key, 0);
+			gone = id >= 0 && msgctl(id, IPC_RMID, NULL) == 0;
+			break;
+		case FX_MSQ_ID: {
+			/* msqid_ds has no creator pid: match the creation time */
+			struct msqid_ds mds;
+
+			gone = msgctl(it->id, IPC_STAT, &mds) == 0 &&
+			       (int64_t)mds.msg_ctime >= it->stamp &&
+			       msgctl(it->id, IPC_RMID, NULL) == 0;
+			break;
+		}
+		case FX_MQ:
+			gone = mq_unlink(it->name) == 0;
+			break;
 		}
 		if (gone) {
 			fprintf(stderr, "fixture: removed a leftover: kind %d "
@@ -198,6 +220,8 @@ static inline int fx_key_unused(key_t key)
 		return 0;
 	if (semget(key, 0, 0) >= 0 || errno != ENOENT)
 		return 0;
+	if (msgget(key, 0) >= 0 || errno != ENOENT)
+		return 0;
 	return 1;
 }
 
@@ -215,6 +239,7 @@ static inline key_t fx_key(void)
 			continue;
 		fx_add(FX_SHM_KEY)->key = key;
 		fx_add(FX_SEM_KEY)->key = key;
+		fx_add(FX_MSQ_KEY)->key = key;
 		return key;
 	}
 }
@@ -356,6 +381,43 @@ static inline int fx_as_nobody(int (*fn)(void *), void *arg)
 		if (errno != EINTR)
 			break;
 	return res;
+}
+
+/* A queue made with IPC_PRIVATE: removed at exit if still there. */
+static inline void fx_track_msq_id(int msqid)
+{
+	struct msqid_ds ds;
+	struct fx_item *it = fx_add(FX_MSQ_ID);
+
+	it->id = msqid;
+	it->stamp = msgctl(msqid, IPC_STAT, &ds) == 0 ? (int64_t)ds.msg_ctime
+	                                             : INT64_MAX;
+}
+
+/*
+ * A fresh POSIX message queue name "ipcct.<run>.<n>.<tag>" (no leading
+ * '/') that names no queue; tracked.
+ */
+static inline const char *fx_mq_name(const char *tag,
+                                     char buf[IPCC_NAME_MAX + 1])
+{
+	for (;;) {
+		char path[IPCC_NAME_MAX + 32];
+		mqd_t m;
+
+		snprintf(buf, IPCC_NAME_MAX + 1, "ipcct.%08x.%u%s%s", fx_run_id,
+		         fx_serial++, tag ? "." : "", tag ? tag : "");
+		snprintf(path, sizeof(path), "/%s", buf);
+		m = mq_open(path, O_RDONLY);
+		if (m != (mqd_t)-1) {
+			mq_close(m);
+			continue;
+		}
+		if (errno != ENOENT)
+			continue;
+		fx_track_path(FX_MQ, path);
+		return buf;
+	}
 }
 
 static inline void fx_sleep_ms(long ms)
