@@ -449,6 +449,17 @@ int ipcc_msq_remove(int msqid);
 /* The longest message the kernel takes now (msgmax). */
 int ipcc_msq_max(size_t *max);
 
+/* System limits and usage, as lsipc -q shows them (MSG_INFO / IPC_INFO). */
+struct ipcc_msq_info {
+	uint64_t msgmni;    /* most queues */
+	uint64_t msgmax;    /* longest message */
+	uint64_t msgmnb;    /* default byte limit of a new queue */
+	uint64_t queues;    /* queues in use */
+	uint64_t messages;  /* messages queued, all queues */
+	uint64_t bytes;     /* bytes queued, all queues */
+};
+int ipcc_msq_info(struct ipcc_msq_info *info);
+
 /* A queue, by msqid.  Holds no kernel resource: only the id. */
 typedef struct ipcc_msq ipcc_msq;
 
@@ -560,7 +571,14 @@ int ipcc_mq_init(void);
 /* Whether ipcc_mq_init found a way to list queues. */
 int ipcc_mq_listable(void);
 
+/* The limits of the IPC namespace (/proc/sys/fs/mqueue), as lsipc shows. */
+struct ipcc_mq_limits {
+	long queues_max, msg_max, msgsize_max, msg_default, msgsize_default;
+};
+int ipcc_mq_limits(struct ipcc_mq_limits *l);
+
 struct ipcc_mq_stat {
+	uint64_t ino;       /* the queue's inode: tells a new queue of that name */
 	mode_t mode;        /* permission bits (0777) */
 	uid_t uid;
 	gid_t gid;

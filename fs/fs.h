@@ -120,6 +120,8 @@ fuse_ino_t fs_folder_ino(const struct fs_kind *k, int by_id);
 extern const struct fs_kind fs_kind_sysv;
 extern const struct fs_kind fs_kind_posix;
 extern const struct fs_kind fs_kind_sem;
+extern const struct fs_kind fs_kind_sysv_msg;
+extern const struct fs_kind fs_kind_posix_mq;
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops fs_ops;
@@ -230,6 +232,11 @@ static inline int fs_gone(int err)
 }
 /* Whether name is one of glibc's named semaphores in /dev/shm. */
 int fs_is_glibc_sem(const char *name);
+/*
+ * Whether the request's caller is being killed (SIGKILL pending): a reply
+ * would reach nobody, though the kernel still accepts it.
+ */
+int fs_caller_dying(fuse_req_t req);
 
 /*
  * reply_buf.c: a scratch buffer of at least size bytes for one reply (NULL

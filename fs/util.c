@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -117,4 +118,36 @@ void fs_open_drop_all(struct fs_state *s)
 		/* drop unlinks it (through fs_open_del) and frees it */
 		o->drop(o);
 	}
+}
+
+/*
+ * A process killed while its read waits in the daemon still gets the
+ * reply: the kernel copies it into the dying process and the reply
+ * "succeeds".  A message taken for it would be lost, so whoever took one
+ * looks first: a fatal signal shows as SIGKILL pending on the thread
+ * (the kernel turns every fatal signal into one).  This leaves a window
+ * of microseconds instead of the time libfuse takes to read and pass on
+ * the FUSE_INTERRUPT.
+ */
+int fs_caller_dying(fuse_req_t req)
+{
+	char path[64], line[256];
+	int dying = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status",
+	         (long)fuse_req_ctx(req)->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;       /* gone, or another pid namespace: cannot tell */
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long mask;
+
+		if ((sscanf(line, "SigPnd: %llx", &mask) == 1 ||
+		     sscanf(line, "ShdPnd: %llx", &mask) == 1) &&
+		    (mask & (1ULL << (SIGKILL - 1))))
+			dying = 1;
+	}
+	fclose(f);
+	return dying;
 }

@@ -244,6 +244,8 @@ def mnt(mount_factory):
 # objects of other programs running at the same time.
 SESSION = {'keys': set(), 'shmids': set(), 'semids': set(), 'names': set(),
            'mounts': set()}
+# message queues: SysV ids and POSIX queue names
+SESSION.update({'msqids': set(), 'mqnames': set()})
 
 
 class IpcRegistry:
@@ -256,6 +258,8 @@ class IpcRegistry:
         self.names = set()       # POSIX shm names (also checked as sems)
         self.attached = []       # sysv_ipc.SharedMemory objects
         self.pshms = []          # multiprocessing SharedMemory objects
+        self.msqids = set()      # SysV message queues (keys: self.keys)
+        self.mq_names = set()    # POSIX message queues, without '/'
 
     def key(self):
         """A fresh random key, removed (segment and semaphore) at the end."""
@@ -343,6 +347,39 @@ class IpcRegistry:
         self.pshms.append(s)
         return s
 
+    def add_msqid(self, msqid):
+        self.msqids.add(msqid)
+        return msqid
+
+    def msq(self, mode=0o600, key=None, private=False):
+        """Creates a new SysV message queue (sysv_ipc); removed at end."""
+        if private:
+            key = sysv_ipc.IPC_PRIVATE
+        elif key is None:
+            key = self.key()
+        q = sysv_ipc.MessageQueue(key, sysv_ipc.IPC_CREX, mode=mode)
+        self.msqids.add(q.id)
+        return q
+
+    def mq_name(self, prefix='q'):
+        """A fresh POSIX message queue name, unlinked at the end."""
+        return self.add_mq_name(util.unique_mq_name(prefix))
+
+    def add_mq_name(self, n):
+        self.mq_names.add(n)
+        return n
+
+    def remove_msgs(self):
+        """Removes our message queues (wakes blocked ones with EIDRM)."""
+        for r in util.msg_table():
+            if r['key'] in self.keys or r['msqid'] in self.msqids:
+                try:
+                    sysv_ipc.remove_message_queue(r['msqid'])
+                except sysv_ipc.Error:
+                    pass
+        for n in self.mq_names:
+            util.mq_unlink(n)
+
     # --- cleanup ---
 
     def remove_sems(self):
@@ -377,6 +414,9 @@ class IpcRegistry:
                 except sysv_ipc.Error:
                     pass
         self.remove_sems()
+        SESSION['msqids'] |= {str(i) for i in self.msqids}
+        SESSION['mqnames'] |= self.mq_names
+        self.remove_msgs()
         for n in self.names:
             try:
                 os.unlink('/dev/shm/' + n)
@@ -430,6 +470,7 @@ class ProcRegistry:
             # Blocked in a semaphore wait the daemon did not cancel:
             # removing the set releases them, so the mount can go.
             self.ipc.remove_sems()
+            self.ipc.remove_msgs()
             for p in stuck:
                 try:
                     p.wait(timeout=20)
@@ -468,10 +509,16 @@ def _ipc_snapshot():
             shm.append(' '.join(p[:5] + p[6:]))
     sem = [line for line in util.run(['ipcs', '-s']).text.splitlines()
            if line.startswith('0x')]
+    # key msqid owner perms: used-bytes and messages change with use
+    msg = [' '.join(line.split()[:4])
+           for line in util.run(['ipcs', '-q']).text.splitlines()
+           if line.startswith('0x')]
     return {
         'ipcs -m': sorted(shm),
         'ipcs -s': sorted(sem),
         'ls /dev/shm': sorted(os.listdir('/dev/shm')),
+        'ipcs -q': sorted(msg),
+        'POSIX message queues': util.mq_list(),
         'mounts under /tmp/ipcfs-*': ipcfs_mounts(),
     }
 
@@ -484,6 +531,11 @@ def _ours(what, entry):
     if what == 'ipcs -s':
         key, semid = entry.split()[:2]
         return key in SESSION['keys'] or semid in SESSION['semids']
+    if what == 'ipcs -q':
+        key, msqid = entry.split()[:2]
+        return key in SESSION['keys'] or msqid in SESSION['msqids']
+    if what == 'POSIX message queues':
+        return entry in SESSION['mqnames'] or util._RUN_TAG in entry
     if what == 'ls /dev/shm':
         return (entry in SESSION['names'] or
                 entry[len('sem.'):] in SESSION['names'] or

@@ -203,7 +203,8 @@ _RUN_TAG = '%x%04x' % (os.getpid(), random.getrandbits(16))
 
 def _live_keys():
     return ({s['key'] for s in shm_table()} |
-            {s['key'] for s in sem_table()})
+            {s['key'] for s in sem_table()} |
+            {s['key'] for s in msg_table()})
 
 
 def random_key():
@@ -395,3 +396,120 @@ def sem_value(key):
 
 def sem_ncnt(key):
     return sysv_ipc.Semaphore(key).waiting_for_nonzero
+
+
+# ------------------------------------------------------------------
+# Message queues: System V (/proc/sysvipc/msg, sysv_ipc) and POSIX
+# (ctypes on libc's mq_* calls; no mqueue filesystem is mounted here)
+# ------------------------------------------------------------------
+
+_MSG_FIELDS = ('key', 'msqid', 'perms', 'cbytes', 'qnum', 'lspid', 'lrpid',
+               'uid', 'gid', 'cuid', 'cgid', 'stime', 'rtime', 'ctime')
+
+# syscall numbers (x86_64) a daemon thread sits in while a stream blocks
+SYS_MSGSND, SYS_MSGRCV = 69, 70
+SYS_MQ_TIMEDSEND, SYS_MQ_TIMEDRECEIVE = 242, 243
+MQ_NAME_MAX = 255
+
+
+def msg_table():
+    """Every SysV message queue as the kernel reports it."""
+    return _table('/proc/sysvipc/msg', _MSG_FIELDS)
+
+
+def msg_by_id(msqid):
+    for r in msg_table():
+        if r['msqid'] == msqid:
+            return r
+    return None
+
+
+def msg_by_key(key):
+    for r in msg_table():
+        if r['key'] == key:
+            return r
+    return None
+
+
+def ipcs_msg_row(msqid):
+    """The `ipcs -q` line of a queue as a dict of its columns."""
+    for line in run(['ipcs', '-q']).text.splitlines():
+        p = line.split()
+        if len(p) >= 6 and p[1] == str(msqid):
+            return {'key': p[0], 'msqid': int(p[1]), 'owner': p[2],
+                    'perms': p[3], 'bytes': int(p[4]), 'messages': int(p[5])}
+    return None
+
+
+def daemon_in_syscall(pid, nrs):
+    """How many threads of process pid are in one of the syscalls nrs."""
+    n = 0
+    try:
+        tids = os.listdir('/proc/%d/task' % pid)
+    except FileNotFoundError:
+        return 0
+    for tid in tids:
+        try:
+            with open('/proc/%d/task/%s/syscall' % (pid, tid)) as f:
+                first = f.read().split(' ', 1)[0]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        if first.isdigit() and int(first) in nrs:
+            n += 1
+    return n
+
+
+def unique_mq_name(prefix='q'):
+    """A POSIX message queue name nobody uses (no leading '/')."""
+    _name_counter[0] += 1
+    while True:
+        n = 'ipcfs-%s-%s-%d-%04x' % (prefix, _RUN_TAG, _name_counter[0],
+                                     random.getrandbits(16))
+        if mq_exists(n) is False:
+            return n
+
+
+_libc = None
+
+
+def libc():
+    global _libc
+    if _libc is None:
+        import ctypes
+        _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc
+
+
+def mq_unlink(name):
+    """mq_unlink("/" name): None, or the errno."""
+    import ctypes
+    if libc().mq_unlink(('/' + name).encode()) == 0:
+        return None
+    return ctypes.get_errno()
+
+
+def mq_exists(name):
+    """True, False, or None when it cannot be told (another errno)."""
+    import ctypes
+    fd = libc().mq_open(('/' + name).encode(), os.O_RDONLY)
+    if fd >= 0:
+        os.close(fd)
+        return True
+    e = ctypes.get_errno()
+    if e == errno.ENOENT:
+        return False
+    return True if e == errno.EACCES else None
+
+
+def mq_list():
+    """Names of every POSIX queue: an mqueue mount in a private mount
+    namespace (same IPC namespace), listed and gone with it."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix='ipcfs-mqls-', dir='/tmp')
+    try:
+        out = run(['unshare', '--mount', '--propagation', 'private', 'sh',
+                   '-c', 'mount -t mqueue mqueue %s && ls -1A %s' % (d, d)],
+                  timeout=30).text
+    finally:
+        os.rmdir(d)
+    return sorted(out.split())

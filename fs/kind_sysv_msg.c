@@ -1,0 +1,716 @@
+/*
+ * sysv-msg/<key> and sysv-msg/id/<msqid>: System V message queues.
+ *
+ * Looking never takes: reading the plain name gives a snapshot of the
+ * queued messages (msgrcv MSG_COPY), so grep -r, tar and backups leave a
+ * queue as it was.  Taking has names of its own, NAME@T (not listed):
+ * each read(2) takes one message by msgrcv's type rule T, each write(2)
+ * sends one of type T.
+ *
+ * Every lookup makes a fresh node holding the queue's msqid, as sem/
+ * does: the kernel holds an inode's lock for a whole write(), and a
+ * writer blocked on a full queue must not hold up another one.  A node
+ * stays on the queue it was looked up on; a queue removed and made again
+ * under the key is reached by the next lookup.
+ *
+ * Blocking reads and writes run on the waiter pool.  A message taken for
+ * a reader whose reply fails (the reader is gone) or was interrupted
+ * meanwhile goes back to the queue: at its end, since msgsnd appends.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+#include "nodes.h"
+
+/* What a node stands for: a queue, and for NAME@T its stream type. */
+struct msq_node {
+	ipcc_msq *q;
+	int stream;
+	long type;
+};
+
+struct msq_file {
+	struct fs_open open;    /* first: dropped at exit if open */
+	struct fs_state *s;
+	struct fs_node *node;
+	pthread_mutex_t lock;
+	void *snap;             /* plain name: the snapshot read at offset 0 */
+	size_t snap_len;
+	int have_snap;
+};
+
+static struct msq_file *file_of(const struct fuse_file_info *fi)
+{
+	return (struct msq_file *)(uintptr_t)fi->fh;
+}
+
+static struct msq_node *mn_of(struct fs_node *n)
+{
+	return n->priv;
+}
+
+static void node_free(void *priv)
+{
+	struct msq_node *mn = priv;
+
+	if (!mn)
+		return;
+	ipcc_msq_close(mn->q);
+	free(mn);
+}
+
+/* st_ino: the plain name and its streams differ, every lookup agrees. */
+static uint64_t stino(const struct msq_node *mn, int msqid)
+{
+	return fs_kind_base(&fs_kind_sysv_msg) |
+	       (mn->stream ? UINT64_C(1) << 32 : 0) | (uint32_t)msqid;
+}
+
+static void msq_to_stat(const struct msq_node *mn,
+                        const struct ipcc_msq_stat *s, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = stino(mn, s->msqid);
+	st->st_mode = S_IFREG | (s->mode & 0777);
+	st->st_nlink = 1;
+	st->st_uid = s->uid;
+	st->st_gid = s->gid;
+	/* a stream has no size: what it gives is taken, not stored */
+	st->st_size = mn->stream ? 0 : (off_t)s->cbytes;
+	st->st_blksize = 4096;
+	st->st_blocks = mn->stream ? 0 : (blkcnt_t)((s->cbytes + 511) / 512);
+	/* never sent to / received from: the ctime, not 1970 */
+	fs_time_set(&st->st_atim, s->rtime, s->ctime);
+	fs_time_set(&st->st_mtim, s->stime, s->ctime);
+	fs_time_set(&st->st_ctim, s->ctime, s->ctime);
+}
+
+/*
+ * Splits a name into the queue part and the stream type.  1: a stream,
+ * 0: the plain name, -ENOENT: a malformed suffix.  base gets the queue
+ * part (at most NAME_MAX bytes).
+ */
+static int split(const char *name, char base[NAME_MAX + 1], long *type)
+{
+	size_t len;
+	int r = ipcc_stream_parse(name, -LONG_MAX, LONG_MAX, &len, type);
+
+	if (r < 0)
+		return -ENOENT;
+	if (r == 0)
+		len = strlen(name);
+	if (len > NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(base, name, len);
+	base[len] = '\0';
+	return r;
+}
+
+/* The live queue a name in sysv-msg/ or sysv-msg/id/ stands for. */
+static int resolve(int by_id, const char *name, struct msq_node **out)
+{
+	char base[NAME_MAX + 1];
+	struct msq_node *mn;
+	long type = 0;
+	key_t key;
+	int msqid, err, stream = split(name, base, &type);
+
+	if (stream < 0)
+		return stream;
+	if (by_id) {
+		if (ipcc_id_parse(base, &msqid) != 0)
+			return -ENOENT;
+	} else {
+		if (ipcc_key_parse(base, &key) != 0)
+			return -ENOENT;
+		err = ipcc_msq_find(key, &msqid);
+		if (err)
+			return err;
+	}
+	mn = calloc(1, sizeof(*mn));
+	if (!mn)
+		return -ENOMEM;
+	err = ipcc_msq_open(msqid, &mn->q);
+	if (err) {
+		free(mn);
+		return err;
+	}
+	mn->stream = stream;
+	mn->type = type;
+	*out = mn;
+	return 0;
+}
+
+static int node_stat(fuse_req_t req, fuse_ino_t ino, struct fs_node **np,
+                     struct ipcc_msq_stat *st)
+{
+	struct fs_node *n = fs_node_of(req, ino);
+
+	if (!n)
+		return -ENOENT;
+	if (np)
+		*np = n;
+	return fs_gone(ipcc_msq_stat(mn_of(n)->q, st));
+}
+
+static void file_free(struct msq_file *f)
+{
+	fs_open_del(f->s, &f->open);
+	pthread_mutex_destroy(&f->lock);
+	free(f->snap);
+	free(f);
+}
+
+static void drop_file(struct fs_open *o)
+{
+	file_free((struct msq_file *)o);
+}
+
+static struct msq_file *file_new(struct fs_state *s, struct fs_node *n)
+{
+	struct msq_file *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->node = n;
+	f->s = s;
+	pthread_mutex_init(&f->lock, NULL);
+	fs_open_add(s, &f->open, drop_file);
+	return f;
+}
+
+/* A queue's contents change under us: never cached, offsets ignored. */
+static void file_flags(struct fuse_file_info *fi)
+{
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+}
+
+/* Replies to a lookup (fi NULL) or a create with a new node for mn. */
+static void reply_new_node(fuse_req_t req, const char *name,
+                           struct msq_node *mn, struct fuse_file_info *fi)
+{
+	struct fs_state *fs = fs_state_of(req);
+	struct fuse_entry_param e;
+	struct ipcc_msq_stat s;
+	struct msq_file *f;
+	struct fs_node *n;
+	int err = fs_gone(ipcc_msq_stat(mn->q, &s));
+
+	if (err)
+		goto out_free;
+	n = fs_node_new(fs->nodes, &fs_kind_sysv_msg, name, mn);
+	if (!n) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	fs_entry_init(&e, n->id);
+	msq_to_stat(mn, &s, &e.attr);
+	if (!fi) {
+		if (fuse_reply_entry(req, &e) != 0)
+			fs_node_forget(fs->nodes, n->id, 1);
+		return;
+	}
+	f = file_new(fs, n);
+	if (!f) {
+		fs_node_forget(fs->nodes, n->id, 1);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t)f;
+	file_flags(fi);
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		file_free(f);
+		fs_node_forget(fs->nodes, n->id, 1);
+	}
+	return;
+
+out_free:
+	node_free(mn);
+	fuse_reply_err(req, -err);
+}
+
+static void msg_lookup(fuse_req_t req, int by_id, const char *name)
+{
+	struct msq_node *mn;
+	int err = resolve(by_id, name, &mn);
+
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		reply_new_node(req, name, mn, NULL);
+}
+
+static int msg_list(struct fs_state *fs, struct fs_dirbuf *d, int by_id)
+{
+	static const struct msq_node plain = { NULL, 0, 0 };
+	struct ipcc_msq_stat s;
+	ipcc_msq_iter *it;
+	char name[32];
+	int r, err = 0;
+
+	(void)fs;
+	r = ipcc_msq_iter_new(&it);
+	if (r)
+		return r;
+	while ((r = ipcc_msq_iter_next(it, &s)) > 0) {
+		if (by_id) {
+			snprintf(name, sizeof(name), "%d", s.msqid);
+		} else {
+			if (s.key == 0)      /* IPC_PRIVATE: by id only */
+				continue;
+			ipcc_key_format(s.key, name);
+		}
+		err = fs_dirbuf_add(d, name, stino(&plain, s.msqid), S_IFREG);
+		if (err)
+			break;
+	}
+	ipcc_msq_iter_free(it);
+	return err ? err : r;
+}
+
+static void reply_attr(fuse_req_t req, fuse_ino_t ino)
+{
+	struct ipcc_msq_stat s;
+	struct fs_node *n;
+	struct stat st;
+	int err = node_stat(req, ino, &n, &s);
+
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	msq_to_stat(mn_of(n), &s, &st);
+	fuse_reply_attr(req, &st, 0.0);
+}
+
+static void msg_getattr(fuse_req_t req, fuse_ino_t ino,
+                        struct fuse_file_info *fi)
+{
+	(void)fi;
+	reply_attr(req, ino);
+}
+
+static void msg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+                        int to_set, struct fuse_file_info *fi)
+{
+	struct ipcc_msq_stat s;
+	struct fs_node *n;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	int err = node_stat(req, ino, &n, &s);
+
+	(void)fi;
+	/* size (truncate, O_TRUNC) and times: accepted, nothing changes */
+	if (!err)
+		err = fs_setattr_owner(req, attr, to_set, s.uid, s.cuid, &mode,
+		                       &uid, &gid);
+	if (err > 0)
+		err = fs_gone(ipcc_msq_set(s.msqid, mode == (mode_t)-1 ? mode :
+		                           mode & 0777, uid, gid));
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		reply_attr(req, ino);
+}
+
+static int may(fuse_req_t req, const struct ipcc_msq_stat *s, mode_t want)
+{
+	return fs_caller_ipc_may(req, s->mode, s->uid, s->gid, s->cuid,
+	                         s->cgid, want);
+}
+
+static void msg_create(fuse_req_t req, int by_id, const char *name,
+                       mode_t mode, struct fuse_file_info *fi)
+{
+	char base[NAME_MAX + 1];
+	struct fs_cred_saved cred;
+	struct ipcc_msq_stat s;
+	struct msq_node *mn;
+	long type = 0;
+	key_t key;
+	int msqid, created = 0, err, stream;
+
+	if (by_id) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	/* NAME@T too: `echo hi > sysv-msg/0x1234@5` makes the queue */
+	stream = split(name, base, &type);
+	if (stream < 0 || ipcc_key_parse(base, &key) != 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	/* as the caller: owner and creator are theirs, and so are the checks */
+	err = fs_as_caller(req, &cred);
+	if (err)
+		goto out_err;
+	err = ipcc_msq_create(key, mode & 0777,
+	                      (fi->flags & O_EXCL) ? IPCC_MSQ_EXCL : 0, &msqid,
+	                      &created);
+	fs_as_daemon(&cred);
+	if (err)
+		goto out_err;
+	if (!created) {
+		/* appeared since the kernel's lookup: not checked by it */
+		err = ipcc_msq_stat_id(msqid, &s);
+		if (!err)
+			err = fs_caller_may_open(req, s.mode, s.uid, s.gid,
+			                         fi->flags);
+		if (!err)
+			err = may(req, &s, fs_open_want(fi->flags));
+		if (err)
+			goto out_err;
+	}
+	mn = calloc(1, sizeof(*mn));
+	if (!mn) {
+		err = -ENOMEM;
+		goto out_remove;
+	}
+	err = ipcc_msq_open(msqid, &mn->q);
+	if (err) {
+		free(mn);
+		goto out_remove;
+	}
+	mn->stream = stream;
+	mn->type = type;
+	reply_new_node(req, name, mn, fi);
+	return;
+
+out_remove:
+	if (created)
+		ipcc_msq_remove(msqid);
+out_err:
+	fuse_reply_err(req, -err);
+}
+
+static void msg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ipcc_msq_stat s;
+	struct msq_file *f;
+	struct fs_node *n;
+	int err = node_stat(req, ino, &n, &s);
+
+	/*
+	 * The kernel checked the file's mode; IPC's rule (the creator counts
+	 * as owner) may be stricter.  Reading, even a snapshot, needs r
+	 * (MSG_COPY does); writing needs w.  O_TRUNC is accepted and changes
+	 * nothing.
+	 */
+	if (!err)
+		err = may(req, &s, fs_open_want(fi->flags & ~O_TRUNC));
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	f = file_new(fs_state_of(req), n);
+	if (!f) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t)f;
+	file_flags(fi);
+	if (fuse_reply_open(req, fi) != 0)
+		file_free(f);
+}
+
+/* ---- the plain name: a snapshot, taking nothing ---------------------- */
+
+static void read_snapshot(fuse_req_t req, struct msq_file *f, size_t size,
+                          off_t off)
+{
+	struct fs_state *fs = f->s;
+	size_t len = 0;
+	void *copy = NULL;
+	int err = 0;
+
+	pthread_mutex_lock(&f->lock);
+	/* at offset 0 (cat, a new pass of less): the queue as it is now */
+	if (off == 0 || !f->have_snap) {
+		void *data = NULL;
+		size_t n = 0;
+
+		err = fs_gone(ipcc_msq_snapshot(mn_of(f->node)->q, &data, &n));
+		if (!err) {
+			free(f->snap);
+			f->snap = data;
+			f->snap_len = n;
+			f->have_snap = 1;
+		}
+	}
+	if (!err && (uint64_t)off < f->snap_len) {
+		len = f->snap_len - (size_t)off;
+		if (len > size)
+			len = size;
+		copy = fs_buf_get(fs, len);
+		if (copy)
+			memcpy(copy, (char *)f->snap + off, len);
+		else
+			err = -ENOMEM;
+	}
+	/* f may be released as soon as the reply is out: not used after */
+	pthread_mutex_unlock(&f->lock);
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_buf(req, copy, len);
+	fs_buf_put(fs, copy);
+}
+
+/* ---- streams: taking and sending, maybe blocking -------------------- */
+
+/*
+ * Replies with a message taken for a reader.  If the reader cannot get
+ * it (gone, or interrupted meanwhile: it will not look at what it read),
+ * the message goes back to the queue.
+ */
+static void reply_taken(fuse_req_t req, ipcc_msq *q, const void *buf,
+                        size_t len, long type, int waited)
+{
+	/* after a wait, the reader may have been killed meanwhile */
+	if (fuse_req_interrupted(req) || (waited && fs_caller_dying(req))) {
+		ipcc_msq_give_back(q, type, buf, len);
+		fuse_reply_err(req, EINTR);
+		return;
+	}
+	if (fuse_reply_buf(req, buf, len) != 0)
+		ipcc_msq_give_back(q, type, buf, len);
+}
+
+/* One blocking read or write on the pool; holds its node meanwhile. */
+struct msq_job {
+	struct fs_job job;      /* first */
+	struct fs_state *s;
+	struct fs_node *node;
+	int write;
+	long type;
+	size_t size;            /* write: bytes to send; read: room */
+	ssize_t got;
+	long got_type;
+	char data[];
+};
+
+static int job_run(struct fs_job *job, const struct ipcc_cancel *cancel)
+{
+	struct msq_job *j = (struct msq_job *)job;
+	ipcc_msq *q = mn_of(j->node)->q;
+
+	if (j->write)
+		return ipcc_msq_send(q, j->type, j->data, j->size, 0, cancel);
+	j->got = ipcc_msq_receive(q, j->type, j->data, j->size, &j->got_type,
+	                          0, cancel);
+	return j->got < 0 ? (int)j->got : 0;
+}
+
+static void job_reply(struct fs_job *job, fuse_req_t req, int result)
+{
+	struct msq_job *j = (struct msq_job *)job;
+
+	/* a queue removed under a blocked call: EIDRM, as msgrcv says */
+	if (result)
+		fuse_reply_err(req, -result);
+	else if (j->write)
+		fuse_reply_write(req, j->size);
+	else
+		reply_taken(req, mn_of(j->node)->q, j->data, (size_t)j->got,
+		            j->got_type, 1);
+}
+
+static void job_free(struct fs_job *job)
+{
+	struct msq_job *j = (struct msq_job *)job;
+
+	fs_node_put(j->s->nodes, j->node);
+	free(j);
+}
+
+static int start_job(fuse_req_t req, struct fs_node *node, int write,
+                     long type, const char *buf, size_t size)
+{
+	struct fs_state *fs = fs_state_of(req);
+	struct msq_job *j = malloc(sizeof(*j) + (size ? size : 1));
+	int err;
+
+	if (!j)
+		return -ENOMEM;
+	memset(j, 0, sizeof(*j));
+	j->job.run = job_run;
+	j->job.reply = job_reply;
+	j->job.free = job_free;
+	j->s = fs;
+	j->node = node;
+	j->write = write;
+	j->type = type;
+	j->size = size;
+	if (write && size)
+		memcpy(j->data, buf, size);
+	/* the caller may be gone, and the kernel's lookups with it */
+	fs_node_hold(fs->nodes, node);
+	err = fs_job_start(req, &j->job);
+	if (err)
+		job_free(&j->job);
+	return err;
+}
+
+static void msg_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                     struct fuse_file_info *fi)
+{
+	struct msq_file *f = file_of(fi);
+	struct msq_node *mn = mn_of(f->node);
+	struct fs_state *fs = f->s;
+	long type = 0;
+	ssize_t n;
+	void *buf;
+	int err;
+
+	(void)ino;
+	if (!mn->stream) {
+		read_snapshot(req, f, size, off < 0 ? 0 : off);
+		return;
+	}
+	/* a message that is there is taken here, without a thread */
+	buf = fs_buf_get(fs, size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	n = ipcc_msq_receive(mn->q, mn->type, buf, size, &type,
+	                     IPCC_MSG_NOWAIT, NULL);
+	if (n >= 0) {
+		reply_taken(req, mn->q, buf, (size_t)n, type, 0);
+		fs_buf_put(fs, buf);
+		return;
+	}
+	fs_buf_put(fs, buf);
+	err = (int)n;
+	if (err == -EAGAIN && !(fi->flags & O_NONBLOCK)) {
+		err = start_job(req, f->node, 0, mn->type, NULL, size);
+		if (!err)
+			return;         /* the pool replies */
+	}
+	fuse_reply_err(req, -err);
+}
+
+static void msg_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+                      size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct msq_file *f = file_of(fi);
+	struct msq_node *mn = mn_of(f->node);
+	/* the plain name sends type 1; a stream its own type */
+	long type = mn->stream ? mn->type : 1;
+	int err;
+
+	(void)ino;
+	(void)off;      /* messages, not contents: > and >> both work */
+	err = ipcc_msq_send(mn->q, type, buf, size, IPCC_MSG_NOWAIT, NULL);
+	if (err == -EAGAIN && !(fi->flags & O_NONBLOCK)) {
+		err = start_job(req, f->node, 1, type, buf, size);
+		if (!err)
+			return;
+	}
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_write(req, size);
+}
+
+static void msg_release(fuse_req_t req, fuse_ino_t ino,
+                        struct fuse_file_info *fi)
+{
+	(void)ino;
+	file_free(file_of(fi));
+	fuse_reply_err(req, 0);
+}
+
+static void msg_unlink(fuse_req_t req, int by_id, const char *name)
+{
+	struct ipcc_msq_stat s;
+	struct msq_node *mn;
+	int err = resolve(by_id, name, &mn);
+
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	/* a stream is a way to the queue, not the queue: rm q@0 removes none */
+	if (mn->stream)
+		err = -EPERM;
+	if (!err)
+		err = fs_gone(ipcc_msq_stat(mn->q, &s));
+	if (!err && !fs_caller_owns(req, s.uid, s.cuid))
+		err = -EPERM;
+	if (!err)
+		err = ipcc_msq_remove(s.msqid);
+	node_free(mn);
+	fuse_reply_err(req, -err);
+}
+
+static int msg_xattrs(fuse_req_t req, fuse_ino_t ino, struct fs_xattrs *x)
+{
+	struct ipcc_msq_stat s;
+	int err = node_stat(req, ino, NULL, &s);
+
+	/* IPC_STAT needs read permission */
+	if (!err)
+		err = may(req, &s, 4);
+	if (!err)
+		err = fs_xattr_add_key(x, s.key);
+	if (!err)
+		err = fs_xattr_add(x, "user.ipc.msqid", "%d", s.msqid);
+	if (!err)
+		err = fs_xattr_add(x, "user.ipc.qnum", "%" PRIu64, s.qnum);
+	if (!err)
+		err = fs_xattr_add(x, "user.ipc.qbytes", "%" PRIu64, s.qbytes);
+	if (!err)
+		err = fs_xattr_add(x, "user.ipc.lspid", "%ld", (long)s.lspid);
+	if (!err)
+		err = fs_xattr_add(x, "user.ipc.lrpid", "%ld", (long)s.lrpid);
+	return err;
+}
+
+static int msg_dir_xattrs(struct fs_xattrs *x)
+{
+	struct ipcc_msq_info i;
+	int err = ipcc_msq_info(&i);
+
+	if (!err)
+		err = fs_xattr_add(x, "user.ipc.msgmni", "%" PRIu64, i.msgmni);
+	if (!err)
+		err = fs_xattr_add(x, "user.ipc.msgmax", "%" PRIu64, i.msgmax);
+	if (!err)
+		err = fs_xattr_add(x, "user.ipc.msgmnb", "%" PRIu64, i.msgmnb);
+	if (!err)
+		err = fs_xattr_add(x, "user.ipc.queues", "%" PRIu64, i.queues);
+	if (!err)
+		err = fs_xattr_add(x, "user.ipc.messages", "%" PRIu64,
+		                   i.messages);
+	if (!err)
+		err = fs_xattr_add(x, "user.ipc.bytes", "%" PRIu64, i.bytes);
+	return err;
+}
+
+const struct fs_kind fs_kind_sysv_msg = {
+	.name = "sysv-msg",
+	.has_ids = 1,
+	.lookup = msg_lookup,
+	.list = msg_list,
+	.create = msg_create,
+	.unlink = msg_unlink,
+	.getattr = msg_getattr,
+	.setattr = msg_setattr,
+	.open = msg_open,
+	.read = msg_read,
+	.write = msg_write,
+	.release = msg_release,
+	.xattrs = msg_xattrs,
+	.dir_xattrs = msg_dir_xattrs,
+	.node_free = node_free,
+};
