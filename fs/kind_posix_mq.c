@@ -16,8 +16,9 @@
  * Every lookup makes a fresh node (see kind_sem.c for why), which
  * remembers the queue's inode: a queue unlinked and made again under the
  * name is reached by the next lookup, never through the old node.  The
- * node opens the queue (one mqd_t) at its first open, and closes it when
- * the kernel forgets it.
+ * node opens the queue (one mqd_t) while files of it are open (or a call
+ * needs it), so that names the kernel merely keeps cached hold no
+ * descriptor.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,8 +35,9 @@
 #define PRIO_LAST ((long)IPCC_MQ_PRIO_MAX - 1)
 
 struct mq_node {
-	pthread_mutex_t lock;   /* guards q */
-	ipcc_mq *q;             /* opened at the first open, else NULL */
+	pthread_mutex_t lock;   /* guards q and users */
+	ipcc_mq *q;             /* open while users > 0 */
+	unsigned users;         /* open files, running jobs, calls */
 	uint64_t qino;          /* the queue's inode at lookup */
 	int stream;
 	unsigned prio;
@@ -166,8 +168,11 @@ static int node_stat(fuse_req_t req, fuse_ino_t ino, struct fs_node **np,
 	return err;
 }
 
-/* The node's queue, opened by the daemon at its first use. */
-static int node_queue(struct mq_node *mn, ipcc_mq **out)
+/*
+ * The node's queue, opened by the daemon for the first user, closed after
+ * the last (node_queue_put).
+ */
+static int node_queue_get(struct mq_node *mn, ipcc_mq **out)
 {
 	struct ipcc_mq_stat st;
 	ipcc_mq *q = NULL;
@@ -185,13 +190,28 @@ static int node_queue(struct mq_node *mn, ipcc_mq **out)
 		else
 			mn->q = q;
 	}
-	*out = mn->q;
+	if (!err) {
+		mn->users++;
+		*out = mn->q;
+	}
 	pthread_mutex_unlock(&mn->lock);
 	return err;
 }
 
+static void node_queue_put(struct mq_node *mn)
+{
+	pthread_mutex_lock(&mn->lock);
+	assert(mn->users > 0);
+	if (--mn->users == 0) {
+		ipcc_mq_close(mn->q);
+		mn->q = NULL;
+	}
+	pthread_mutex_unlock(&mn->lock);
+}
+
 static void file_free(struct mq_file *f)
 {
+	node_queue_put(mn_of(f->node));
 	fs_open_del(f->s, &f->open);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
@@ -327,10 +347,12 @@ static void mq_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		err = fs_setattr_owner(req, attr, to_set, s.uid, s.uid, &mode,
 		                       &uid, &gid);
 	if (err > 0) {
-		err = node_queue(mn_of(n), &q);
-		if (!err)
+		err = node_queue_get(mn_of(n), &q);
+		if (!err) {
 			err = ipcc_mq_set(q, mode == (mode_t)-1 ? mode :
 			                  mode & 0777, uid, gid);
+			node_queue_put(mn_of(n));
+		}
 	}
 	if (err)
 		fuse_reply_err(req, -err);
@@ -386,7 +408,9 @@ static void mq_create(fuse_req_t req, int by_id, const char *name,
 		fuse_reply_err(req, -err);
 		return;
 	}
+	/* the new file is the queue's first user */
 	mn->q = q;
+	mn->users = 1;
 	mn->qino = st.ino;
 	mn->stream = stream;
 	mn->prio = (unsigned)prio;
@@ -404,13 +428,14 @@ static void mq_open_file(fuse_req_t req, fuse_ino_t ino,
 
 	/* the kernel checked the mode (default_permissions): it is the file's */
 	if (!err)
-		err = node_queue(mn_of(n), &q);
+		err = node_queue_get(mn_of(n), &q);
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;
 	}
 	f = file_new(fs_state_of(req), n);
 	if (!f) {
+		node_queue_put(mn_of(n));
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -504,6 +529,7 @@ static void job_free(struct fs_job *job)
 {
 	struct mq_job *j = (struct mq_job *)job;
 
+	node_queue_put(mn_of(j->node));
 	fs_node_put(j->s->nodes, j->node);
 	free(j);
 }
@@ -513,6 +539,7 @@ static int start_job(fuse_req_t req, struct fs_node *node, int write,
 {
 	struct fs_state *fs = fs_state_of(req);
 	struct mq_job *j = malloc(sizeof(*j) + (size ? size : 1));
+	ipcc_mq *q;
 	int err;
 
 	if (!j)
@@ -528,6 +555,12 @@ static int start_job(fuse_req_t req, struct fs_node *node, int write,
 	j->size = size;
 	if (write && size)
 		memcpy(j->data, buf, size);
+	/* the job's own use of the queue (the file's is there already) */
+	err = node_queue_get(mn_of(node), &q);
+	if (err) {
+		free(j);
+		return err;
+	}
 	fs_node_hold(fs->nodes, node);
 	err = fs_job_start(req, &j->job);
 	if (err)
@@ -632,10 +665,13 @@ static int mq_xattrs(fuse_req_t req, fuse_ino_t ino, struct fs_xattrs *x)
 	                              4) != 0)
 		err = fs_caller_ipc_may(req, s.mode, s.uid, s.gid, s.uid, s.gid,
 		                        2);
-	if (!err)
-		err = node_queue(mn_of(n), &q);
-	if (!err)
-		err = ipcc_mq_getattr(q, &a);
+	if (!err) {
+		err = node_queue_get(mn_of(n), &q);
+		if (!err) {
+			err = ipcc_mq_getattr(q, &a);
+			node_queue_put(mn_of(n));
+		}
+	}
 	if (!err)
 		err = fs_xattr_add(x, "user.ipc.maxmsg", "%ld", a.maxmsg);
 	if (!err)

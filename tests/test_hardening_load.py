@@ -180,3 +180,109 @@ def test_many_waiters_released_by_posts(mnt, ipc, procs):
     record('load operations', 2 * n)
     print('waiters: %d released by %d posts; daemon %r, busy %r, after %r'
           % (n, n, base, busy, after))
+
+
+# Message queues: loops over the mount beside stress-ng's own queues.
+MSG_LS_LOOP = r'''
+end=$(( $(date +%%s) + %d )); n=0
+while [ "$(date +%%s)" -lt "$end" ]; do
+    ls -l %s/sysv-msg %s/sysv-msg/id %s/posix-mq > /dev/null
+    n=$((n + 1))
+done
+echo "$n"
+'''
+
+# Reading every plain name: snapshots and status lines, never blocking.
+MSG_CAT_LOOP = r'''
+end=$(( $(date +%%s) + %d )); n=0
+while [ "$(date +%%s)" -lt "$end" ]; do
+    for f in %s/sysv-msg/0x* %s/sysv-msg/id/* %s/posix-mq/*; do
+        [ -e "$f" ] || continue
+        cat "$f" > /dev/null
+        n=$((n + 1))
+    done
+done
+echo "$n"
+'''
+
+MSG_GREP_LOOP = r'''
+end=$(( $(date +%%s) + %d )); n=0
+while [ "$(date +%%s)" -lt "$end" ]; do
+    # its status says whether a file vanished: stderr tells which
+    grep -r -c canary %s/sysv-msg %s/posix-mq > /dev/null
+    n=$((n + 1))
+done
+echo "$n"
+'''
+
+# One message sent, then taken through the stream (one read(2) each).
+MSG_STREAM_LOOP = r'''
+end=$(( $(date +%%s) + %d )); n=0
+while [ "$(date +%%s)" -lt "$end" ]; do
+    echo "m $n" > %s || exit 1
+    [ "$(dd if=%s@0 bs=65536 count=1 status=none)" = "m $n" ] || exit 1
+    n=$((n + 2))
+done
+echo "$n"
+'''
+
+
+def test_stress_ng_msg_mq_beside_loops(ns_mount_factory, ipc, procs):  # noqa: F811,E501
+    if not have_stress_ng():
+        pytest.skip('stress-ng is not installed')
+    extend_watchdog(STRESS_SECONDS + 180)
+    m = ns_mount_factory()
+    p = m.path
+    # ours, in the daemon's namespace: two for the stream loops, two
+    # canaries that only ever get looked at
+    sq = os.path.join(p, 'sysv-msg', util.keyname(util.random_key()))
+    pq = os.path.join(p, 'posix-mq', ipc.mq_name('load'))
+    canary_s = os.path.join(p, 'sysv-msg', util.keyname(util.random_key()))
+    canary_p = os.path.join(p, 'posix-mq', ipc.mq_name('canary'))
+    for q in (sq, pq, canary_s, canary_p):
+        util.run(['touch', q])
+    for i in range(3):
+        util.sh('echo canary %d > %s; echo canary %d > %s@%d'
+                % (i, canary_s, i, canary_p, i))
+    canary_s_bytes = util.read_file(canary_s)
+    assert canary_s_bytes == b'canary 0\ncanary 1\ncanary 2\n'
+    util.run(['ls', '-l', p + '/sysv-msg', p + '/posix-mq'], rc=None)
+    base = DaemonStats(m.pid)
+
+    stress = procs.spawn(m.nsenter([
+        'stress-ng', '--msg', '1', '--mq', '1',
+        '--timeout', '%ds' % STRESS_SECONDS, '--metrics-brief']))
+    loops = {
+        'ls -l': procs.sh(MSG_LS_LOOP % (STRESS_SECONDS, p, p, p)),
+        'cat': procs.sh(MSG_CAT_LOOP % (STRESS_SECONDS, p, p, p)),
+        'grep -r': procs.sh(MSG_GREP_LOOP % (STRESS_SECONDS, p, p)),
+        'sysv stream': procs.sh(MSG_STREAM_LOOP % (STRESS_SECONDS, sq, sq)),
+        'mq stream': procs.sh(MSG_STREAM_LOOP % (STRESS_SECONDS, pq, pq)),
+    }
+    timeout = STRESS_SECONDS + 60
+    s_out, s_err = stress.communicate(timeout=timeout)
+    results = {}
+    for what, proc in loops.items():
+        out, err = proc.communicate(timeout=timeout)
+        results[what] = (proc.returncode, out.decode(),
+                         err.decode(errors='replace'))
+    assert m.alive(), 'daemon died:\n' + m.stderr()
+    assert stress.returncode == 0, (s_out, s_err)
+    ops = {}
+    for what, (rc, out, err) in results.items():
+        bad = unexpected_errors(err)
+        assert rc == 0 and not bad, '%s: exit %d, errors:\n%s' % (
+            what, rc, '\n'.join(bad[:20]))
+        ops[what] = int(out.strip().splitlines()[-1])
+        assert ops[what] > 0, what
+    # looking took nothing
+    assert util.read_file(canary_s) == canary_s_bytes
+    assert util.read_file(canary_p).startswith(b'QSIZE:27 ')
+    for q in (sq, pq, canary_s, canary_p):
+        os.unlink(q)
+    after = wait_back_to_baseline(m.pid, base)
+    bogo = sum(int(x) for x in re.findall(
+        r'\] (?:msg|mq)\s+(\d+)\s', s_err.decode() + s_out.decode()))
+    record('load operations', sum(ops.values()) + bogo)
+    print('msg load: %d s, ops %r, stress-ng bogo ops %d, daemon %r -> %r'
+          % (STRESS_SECONDS, ops, bogo, base, after))
