@@ -202,6 +202,9 @@ struct fs_cred_saved {
 	int switched;
 };
 int fs_as_caller(fuse_req_t req, struct fs_cred_saved *saved);
+/* The same for given ids (e.g. an object's creator). */
+int fs_as(uid_t uid, gid_t gid, size_t ngroups, const gid_t *groups,
+          struct fs_cred_saved *saved);
 void fs_as_daemon(struct fs_cred_saved *saved);
 /*
  * The change of owner and mode shared by every kind's setattr: checks

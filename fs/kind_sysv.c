@@ -238,6 +238,8 @@ static int zero_by_id(int shmid)
 /* f's lock write-held. */
 static int truncate_file(struct sysv_file *f, uint64_t size)
 {
+	struct fs_cred_saved cred;
+	struct ipcc_shm_stat s;
 	int err;
 
 	if (size == ipcc_shm_size(f->shm))
@@ -247,7 +249,14 @@ static int truncate_file(struct sysv_file *f, uint64_t size)
 		       zero_by_id(ipcc_shm_id(f->shm)) : ipcc_shm_zero(f->shm);
 	if (!atomic_load(&f->creating))
 		return -EINVAL;
+	/* the new segment's creator is the old one's, whoever truncates */
+	err = ipcc_shm_stat_id(ipcc_shm_id(f->shm), &s);
+	if (!err)
+		err = fs_as(s.cuid, s.cgid, 0, NULL, &cred);
+	if (err)
+		return err;
 	err = ipcc_shm_replace(f->shm, size);
+	fs_as_daemon(&cred);
 	if (!err)
 		atomic_store(&f->creating, 0);
 	return err;
