@@ -184,6 +184,7 @@ int ipcc_shm_zero(ipcc_shm *shm);
  * under the same key with the same mode and owner, and moves the
  * attachment to it (ipcc_shm_id changes).  -EBUSY if another process is
  * attached, -EINVAL for a bad size or key IPC_PRIVATE, -EBADF if read-only.
+ * The new segment's creator is the identity that calls this.
  * If creating the new one fails, the handle stays on the old (now
  * removed) segment and the error is returned.
  */

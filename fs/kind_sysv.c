@@ -238,6 +238,8 @@ static int zero_by_id(int shmid)
 /* f's lock write-held. */
 static int truncate_file(struct sysv_file *f, uint64_t size)
 {
+	struct fs_cred_saved cred;
+	struct ipcc_shm_stat s;
 	int err;
 
 	if (size == ipcc_shm_size(f->shm))
@@ -247,7 +249,14 @@ static int truncate_file(struct sysv_file *f, uint64_t size)
 		       zero_by_id(ipcc_shm_id(f->shm)) : ipcc_shm_zero(f->shm);
 	if (!atomic_load(&f->creating))
 		return -EINVAL;
+	/* the new segment's creator is the old one's, whoever truncates */
+	err = ipcc_shm_stat_id(ipcc_shm_id(f->shm), &s);
+	if (!err)
+		err = fs_as(s.cuid, s.cgid, 0, NULL, &cred);
+	if (err)
+		return err;
 	err = ipcc_shm_replace(f->shm, size);
+	fs_as_daemon(&cred);
 	if (!err)
 		atomic_store(&f->creating, 0);
 	return err;
@@ -474,11 +483,7 @@ static void sysv_create(fuse_req_t req, int by_id, const char *name,
 	}
 	fs_entry_init(&e, node_of(shmid));
 	shm_to_stat(&s, &e.attr);
-	fi->fh = (uintptr_t)f;
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	if (fuse_reply_create(req, &e, fi) != 0)
-		file_free(f);   /* the caller is gone; the segment stays */
+	fs_reply_create(req, &e, fi, &f->open);
 	return;
 
 out_free:
@@ -517,12 +522,7 @@ static void sysv_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			return;
 		}
 	}
-	fi->fh = (uintptr_t)f;
-	/* no page cache: every read and write reaches the segment */
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	if (fuse_reply_open(req, fi) != 0)
-		file_free(f);
+	fs_reply_open(req, fi, &f->open);
 }
 
 static void sysv_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -35,8 +35,15 @@ static const struct fuse_opt own_opts[] = {
 	/* the kernel's mount option, which libfuse also wants from init */
 	{ "max_read=%u", offsetof(struct fs_config, max_read), 0 },
 	FUSE_OPT_KEY("max_read=", FUSE_OPT_KEY_KEEP),
-	/* meant for mount(8) and fstab, not for the filesystem */
+	/*
+	 * Meant for mount(8) and fstab, not for the filesystem: the one list
+	 * of them (mount.fuse.ipcfs passes every option on to us).
+	 */
 	FUSE_OPT_KEY("auto", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("owner", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("group", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("user=", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("comment=", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("noauto", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("user", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("users", FUSE_OPT_KEY_DISCARD),
@@ -74,7 +81,8 @@ static int opt_proc(void *data, const char *arg, int key,
 		conf->sysv_size = size;
 		return 0;
 	case FUSE_OPT_KEY_OPT:
-		if (strncmp(arg, "x-systemd.", strlen("x-systemd.")) == 0)
+		/* x-systemd.*, x-gvfs-*, ...: for other programs */
+		if (strncmp(arg, "x-", 2) == 0)
 			return 0;
 		return 1;
 	default:

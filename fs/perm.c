@@ -104,39 +104,47 @@ int fs_setattr_owner(fuse_req_t req, const struct stat *attr, int to_set,
  * would switch every thread of the daemon.  Groups and gid go first,
  * while the thread still has CAP_SETGID; the uid last, and back first.
  */
+int fs_as(uid_t uid, gid_t gid, size_t ngroups, const gid_t *groups,
+          struct fs_cred_saved *saved)
+{
+	int err;
+
+	saved->switched = 0;
+	/* a daemon that is not root creates as itself: it cannot switch */
+	if (geteuid() != 0 || (uid == 0 && gid == 0))
+		return 0;
+	if (syscall(SYS_setgroups, ngroups, groups) != 0)
+		return -errno;
+	if (syscall(SYS_setresgid, (gid_t)-1, gid, (gid_t)-1) != 0)
+		goto undo_groups;
+	if (syscall(SYS_setresuid, (uid_t)-1, uid, (uid_t)-1) != 0)
+		goto undo_gid;
+	saved->switched = 1;
+	return 0;
+
+undo_gid:
+	err = -errno;
+	syscall(SYS_setresgid, (gid_t)-1, (gid_t)0, (gid_t)-1);
+	syscall(SYS_setgroups, (size_t)0, NULL);
+	return err;
+undo_groups:
+	err = -errno;
+	syscall(SYS_setgroups, (size_t)0, NULL);
+	return err;
+}
+
 int fs_as_caller(fuse_req_t req, struct fs_cred_saved *saved)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	gid_t groups[GROUPS_MAX];
 	int n;
 
-	saved->switched = 0;
-	/* a daemon that is not root creates as itself: it cannot switch */
-	if (geteuid() != 0 || (ctx->uid == 0 && ctx->gid == 0))
-		return 0;
 	n = fuse_req_getgroups(req, GROUPS_MAX, groups);
 	if (n < 0)
 		n = 0;          /* unknown groups: create with none */
 	if (n > GROUPS_MAX)
 		return -E2BIG;
-	if (syscall(SYS_setgroups, (size_t)n, groups) != 0)
-		return -errno;
-	if (syscall(SYS_setresgid, (gid_t)-1, ctx->gid, (gid_t)-1) != 0)
-		goto undo_groups;
-	if (syscall(SYS_setresuid, (uid_t)-1, ctx->uid, (uid_t)-1) != 0)
-		goto undo_gid;
-	saved->switched = 1;
-	return 0;
-
-undo_gid:
-	n = -errno;
-	syscall(SYS_setresgid, (gid_t)-1, (gid_t)0, (gid_t)-1);
-	syscall(SYS_setgroups, (size_t)0, NULL);
-	return n;
-undo_groups:
-	n = -errno;
-	syscall(SYS_setgroups, (size_t)0, NULL);
-	return n;
+	return fs_as(ctx->uid, ctx->gid, (size_t)n, groups, saved);
 }
 
 void fs_as_daemon(struct fs_cred_saved *saved)
