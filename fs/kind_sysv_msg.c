@@ -186,13 +186,6 @@ static struct msq_file *file_new(struct fs_state *s, struct fs_node *n)
 	return f;
 }
 
-/* A queue's contents change under us: never cached, offsets ignored. */
-static void file_flags(struct fuse_file_info *fi)
-{
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-}
-
 /* Replies to a lookup (fi NULL) or a create with a new node for mn. */
 static void reply_new_node(fuse_req_t req, const char *name,
                            struct msq_node *mn, struct fuse_file_info *fi)
@@ -224,12 +217,7 @@ static void reply_new_node(fuse_req_t req, const char *name,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fi->fh = (uintptr_t)f;
-	file_flags(fi);
-	if (fuse_reply_create(req, &e, fi) != 0) {
-		file_free(f);
-		fs_node_forget(fs->nodes, n->id, 1);
-	}
+	fs_reply_create(req, &e, fi, &f->open);
 	return;
 
 out_free:
@@ -416,10 +404,7 @@ static void msg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fi->fh = (uintptr_t)f;
-	file_flags(fi);
-	if (fuse_reply_open(req, fi) != 0)
-		file_free(f);
+	fs_reply_open(req, fi, &f->open);
 }
 
 /* ---- the plain name: a snapshot, taking nothing ---------------------- */

@@ -20,8 +20,22 @@ import time
 import pytest
 
 import util
-from test_sysv_msg import blocked, one_call, read_errno, result, write_once
-from test_xattr import getfattr
+
+
+def one_call(procs, path, arg, flags=0, survive=False, **kw):
+    return util.one_call(procs, path, arg, flags, survive, **kw)
+
+
+def blocked(mnt, n=1, nrs=(util.SYS_MSGRCV,), timeout=util.PROMPT):
+    """Waits until n calls sit blocked in the daemon ."""
+    util.wait_daemon_blocked(mnt.pid, n, nrs, timeout)
+
+
+result = util.call_result
+read_errno = util.read_once
+write_once = util.write_once
+getfattr = util.getfattr_d
+
 
 MQTOOL_C = r'''
 #include <errno.h>

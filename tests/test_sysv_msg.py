@@ -18,37 +18,21 @@ import pytest
 import sysv_ipc
 
 import util
-from test_xattr import getfattr
 
-# A process that opens a path, then makes ONE read(2) or write(2) of its
-# own (ctypes: Python neither retries after EINTR nor reads in a loop) and
-# prints what it returned.  argv: path, read size or hex data, open flags,
-# whether it survives SIGINT / SIGTERM.
-ONE_CALL = r'''
-import ctypes, errno, os, signal, sys
-path, arg, flags, survive = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
-    sys.argv[4] == '1'
-if survive:
-    signal.signal(signal.SIGINT, lambda *a: None)
-    signal.signal(signal.SIGTERM, lambda *a: None)
-libc = ctypes.CDLL(None, use_errno=True)
-write = arg.startswith('w:')
-fd = os.open(path, (os.O_WRONLY if write else os.O_RDONLY) | flags)
-print('open', flush=True)
-if write:
-    data = bytes.fromhex(arg[2:])
-    r = libc.write(fd, data, len(data))
-else:
-    buf = ctypes.create_string_buffer(int(arg))
-    r = libc.read(fd, buf, int(arg))
-e = ctypes.get_errno()
-if r < 0:
-    print(errno.errorcode.get(e, str(e)), flush=True)
-elif write:
-    print('OK %d' % r, flush=True)
-else:
-    print('OK ' + buf.raw[:r].hex(), flush=True)
-'''
+
+def one_call(procs, path, arg, flags=0, survive=False, **kw):
+    return util.one_call(procs, path, arg, flags, survive, **kw)
+
+
+def blocked(mnt, n=1, nrs=(util.SYS_MSGRCV,), timeout=util.PROMPT):
+    """Waits until n calls sit blocked in the daemon (msgrcv / msgsnd)."""
+    util.wait_daemon_blocked(mnt.pid, n, nrs, timeout)
+
+
+result = util.call_result
+read_errno = util.read_once
+write_once = util.write_once
+getfattr = util.getfattr_d
 
 
 def qpath(mnt, q, *, key=None, by_id=False, stream=None):
@@ -72,46 +56,6 @@ def drain(q):
             out.append(q.receive(block=False))
         except sysv_ipc.BusyError:
             return out
-
-
-def one_call(procs, path, arg, flags=0, survive=False, **kw):
-    p = procs.spawn([util.PYTHON, '-c', ONE_CALL, path, str(arg), str(flags),
-                     '1' if survive else '0'], **kw)
-    assert p.stdout.readline() == b'open\n'
-    return p
-
-
-def result(p, timeout=util.PROMPT):
-    out, _ = p.communicate(timeout=timeout)
-    return out.decode().strip()
-
-
-def blocked(mnt, n=1, nrs=(util.SYS_MSGRCV,), timeout=util.PROMPT):
-    """Waits until n calls sit blocked in the daemon (msgrcv / msgsnd)."""
-    util.wait_until(lambda: util.daemon_in_syscall(mnt.pid, nrs) >= n,
-                    timeout=timeout,
-                    what='%d blocked call(s) in the daemon' % n)
-
-
-def read_errno(path, size=65536, flags=0):
-    fd = os.open(path, os.O_RDONLY | flags)
-    try:
-        return os.read(fd, size)
-    except OSError as e:
-        return e.errno
-    finally:
-        os.close(fd)
-
-
-def write_once(path, data, flags=0):
-    """One write(2); returns its count or the errno."""
-    fd = os.open(path, os.O_WRONLY | flags)
-    try:
-        return os.write(fd, data)
-    except OSError as e:
-        return e.errno
-    finally:
-        os.close(fd)
 
 
 def set_qbytes(q, n):

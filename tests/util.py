@@ -518,3 +518,92 @@ def mq_list():
     finally:
         os.rmdir(d)
     return sorted(out.split())
+
+
+# One read(2) or write(2) through the mount, by a process of its own.
+
+# A process that opens a path, then makes ONE read(2) or write(2) of its
+# own (ctypes: Python neither retries after EINTR nor reads in a loop) and
+# prints what it returned.  argv: path, read size or hex data, open flags,
+# whether it survives SIGINT / SIGTERM.
+ONE_CALL = r'''
+import ctypes, errno, os, signal, sys
+path, arg, flags, survive = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
+    sys.argv[4] == '1'
+if survive:
+    signal.signal(signal.SIGINT, lambda *a: None)
+    signal.signal(signal.SIGTERM, lambda *a: None)
+libc = ctypes.CDLL(None, use_errno=True)
+write = arg.startswith('w:')
+fd = os.open(path, (os.O_WRONLY if write else os.O_RDONLY) | flags)
+print('open', flush=True)
+if write:
+    data = bytes.fromhex(arg[2:])
+    r = libc.write(fd, data, len(data))
+else:
+    buf = ctypes.create_string_buffer(int(arg))
+    r = libc.read(fd, buf, int(arg))
+e = ctypes.get_errno()
+if r < 0:
+    print(errno.errorcode.get(e, str(e)), flush=True)
+elif write:
+    print('OK %d' % r, flush=True)
+else:
+    print('OK ' + buf.raw[:r].hex(), flush=True)
+'''
+
+
+def one_call(procs, path, arg, flags=0, survive=False, **kw):
+    """Starts a process that opens path (once 'open' is printed) and
+    makes one call: arg is a read size, or 'w:' + the hex bytes to
+    write.  call_result() gives 'OK <hex or count>' or the errno name."""
+    p = procs.spawn([PYTHON, '-c', ONE_CALL, path, str(arg), str(flags),
+                     '1' if survive else '0'], **kw)
+    assert p.stdout.readline() == b'open\n'
+    return p
+
+
+def call_result(p, timeout=PROMPT):
+    out, _ = p.communicate(timeout=timeout)
+    return out.decode().strip()
+
+
+def wait_daemon_blocked(pid, n=1, nrs=(SYS_MSGRCV,), timeout=PROMPT):
+    """Waits until n threads of daemon pid sit in one of the syscalls."""
+    wait_until(lambda: daemon_in_syscall(pid, nrs) >= n, timeout=timeout,
+               what='%d blocked call(s) in the daemon' % n)
+
+
+def read_once(path, size=65536, flags=0):
+    """One read(2) of a fresh open: the bytes, or the errno."""
+    fd = os.open(path, os.O_RDONLY | flags)
+    try:
+        return os.read(fd, size)
+    except OSError as e:
+        return e.errno
+    finally:
+        os.close(fd)
+
+
+def write_once(path, data, flags=0):
+    """One write(2) of a fresh open: its count, or the errno."""
+    fd = os.open(path, os.O_WRONLY | flags)
+    try:
+        return os.write(fd, data)
+    except OSError as e:
+        return e.errno
+    finally:
+        os.close(fd)
+
+
+def getfattr_d(path):
+    """`getfattr -d` as a dict name -> value (text)."""
+    res = run(['getfattr', '-d', '--absolute-names', path])
+    attrs = {}
+    for line in res.text.splitlines():
+        if not line or line.startswith('#'):
+            continue
+        name, _, val = line.partition('=')
+        assert val.startswith('"') and val.endswith('"'), line
+        attrs[name] = val[1:-1]
+    return attrs
