@@ -16,6 +16,14 @@
  *   pingfs FILE_A FILE_B COUNT      ping-pong writing "post"/"wait" to sem files
  *   pingsysv KEY_A KEY_B COUNT      the same ping-pong with semop on SysV sets
  *   shmfill SHMID BYTE              memset a whole segment (setup, untimed)
+ *   msgfs WFILE RFILE SIZE COUNT    a child writes COUNT messages of SIZE
+ *                                   bytes to WFILE, one write(2) each; we
+ *                                   read them from RFILE (a stream), one
+ *                                   read(2) each: messages/s
+ *   msgsysv SIZE COUNT              the same with msgsnd / msgrcv on a new
+ *                                   IPC_PRIVATE queue (removed at the end)
+ *   msgmq SIZE COUNT                the same with mq_send / mq_receive on a
+ *                                   new queue (unlinked once open)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,7 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <mqueue.h>
 #include <sys/ipc.h>
+#include <sys/msg.h>
 #include <sys/prctl.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
@@ -270,6 +280,146 @@ static int shmfill(int shmid, int byte)
 	return 0;
 }
 
+/*
+ * One writer (a child), one reader (us): what a message costs end to
+ * end.  kind: 0 files of the mount, 1 SysV queue, 2 POSIX queue.
+ */
+struct msgside {
+	int kind;
+	const char *wpath, *rpath;
+	int wfd, rfd;
+	int msqid;
+	mqd_t mq;
+	long msgsize;
+};
+
+static int msg_put(struct msgside *m, const char *buf, size_t size)
+{
+	static struct { long type; char text[65536]; } f;
+	ssize_t n;
+
+	switch (m->kind) {
+	case 0:
+		while ((n = write(m->wfd, buf, size)) < 0 && errno == EINTR)
+			;
+		return n == (ssize_t)size ? 0 : fail("write", m->wpath);
+	case 1:
+		f.type = 1;
+		memcpy(f.text, buf, size);
+		while (msgsnd(m->msqid, &f, size, 0) < 0)
+			if (errno != EINTR)
+				return fail("msgsnd", NULL);
+		return 0;
+	default:
+		while (mq_send(m->mq, buf, size, 0) < 0)
+			if (errno != EINTR)
+				return fail("mq_send", NULL);
+		return 0;
+	}
+}
+
+static int msg_get(struct msgside *m, char *buf, size_t cap, size_t want)
+{
+	static struct { long type; char text[65536]; } f;
+	ssize_t n;
+
+	switch (m->kind) {
+	case 0:
+		while ((n = read(m->rfd, buf, cap)) < 0 && errno == EINTR)
+			;
+		break;
+	case 1:
+		while ((n = msgrcv(m->msqid, &f, sizeof(f.text), 0, 0)) < 0 &&
+		       errno == EINTR)
+			;
+		break;
+	default:
+		while ((n = mq_receive(m->mq, buf, cap, NULL)) < 0 &&
+		       errno == EINTR)
+			;
+		break;
+	}
+	if (n != (ssize_t)want) {
+		fprintf(stderr, "loops: got %zd bytes, want %zu (%s)\n", n, want,
+		        n < 0 ? strerror(errno) : "");
+		return 1;
+	}
+	return 0;
+}
+
+static int msgstream(struct msgside *m, size_t size, unsigned long long count)
+{
+	static char wbuf[65536], rbuf[1 << 20];
+	char name[64];
+	double t0, t1;
+	int status, rc = 1;
+	pid_t child;
+
+	if (size > sizeof(wbuf))
+		return fail("size", NULL);
+	memset(wbuf, 'm', size);
+	if (m->kind == 1) {
+		m->msqid = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+		if (m->msqid < 0)
+			return fail("msgget", NULL);
+	} else if (m->kind == 2) {
+		snprintf(name, sizeof(name), "/ipcfs-bench.%d", (int)getpid());
+		m->mq = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
+		if (m->mq == (mqd_t)-1)
+			return fail("mq_open", name);
+		mq_unlink(name);        /* nameless: nothing to leak */
+	} else {
+		m->rfd = open(m->rpath, O_RDONLY);
+		if (m->rfd < 0)
+			return fail("open", m->rpath);
+	}
+	child = fork();
+	if (child < 0) {
+		fail("fork", NULL);
+		goto out;
+	}
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (m->kind == 0) {
+			m->wfd = open(m->wpath, O_WRONLY);
+			if (m->wfd < 0)
+				_exit(fail("open", m->wpath));
+		}
+		for (unsigned long long i = 0; i <= count; i++)
+			if (msg_put(m, wbuf, size))
+				_exit(1);
+		_exit(0);
+	}
+	/* one untimed message: both sides are open and running */
+	if (msg_get(m, rbuf, sizeof(rbuf), size))
+		goto kill_child;
+	t0 = now();
+	for (unsigned long long i = 0; i < count; i++)
+		if (msg_get(m, rbuf, sizeof(rbuf), size))
+			goto kill_child;
+	t1 = now();
+	if (waitpid(child, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "loops: message writer failed\n");
+		goto out;
+	}
+	report(count, t1 - t0);
+	rc = 0;
+	goto out;
+
+kill_child:
+	kill(child, SIGKILL);
+	waitpid(child, &status, 0);
+out:
+	if (m->kind == 1)
+		msgctl(m->msqid, IPC_RMID, NULL);
+	else if (m->kind == 2)
+		mq_close(m->mq);
+	else
+		close(m->rfd);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -285,6 +435,17 @@ int main(int argc, char **argv)
 		                  { -1, -1 } };
 
 		return pingpong(&s, num(argv[4]));
+	}
+	if (!strcmp(cmd, "msgfs") && argc == 6) {
+		struct msgside m = { 0, argv[2], argv[3], -1, -1, -1, 0, 0 };
+
+		return msgstream(&m, num(argv[4]), num(argv[5]));
+	}
+	if ((!strcmp(cmd, "msgsysv") || !strcmp(cmd, "msgmq")) && argc == 4) {
+		struct msgside m = { !strcmp(cmd, "msgsysv") ? 1 : 2, NULL, NULL,
+		                     -1, -1, -1, 0, 0 };
+
+		return msgstream(&m, num(argv[2]), num(argv[3]));
 	}
 	if (!strcmp(cmd, "shmfill") && argc == 4)
 		return shmfill((int)num(argv[2]), (int)num(argv[3]));
