@@ -371,6 +371,45 @@ int ipcc_sem_cmd_parse(const char *buf, size_t len, struct ipcc_sem_cmd *cmds,
 /* Runs one parsed command (wait and timedwait block; see ipcc_sem_wait). */
 int ipcc_sem_cmd_run(ipcc_sem *sem, const struct ipcc_sem_cmd *cmd);
 
+/* ------------------------------------------------------------------ */
+/* Acting as the caller                                               */
+/* ------------------------------------------------------------------ */
+
+/* Supplementary groups kept inside struct ipcc_cred_saved (more: heap). */
+#define IPCC_CRED_GROUPS_INLINE 32
+
+/* What ipcc_cred_leave restores; filled by ipcc_cred_enter. */
+struct ipcc_cred_saved {
+	uid_t euid;
+	gid_t egid;
+	int ngroups;
+	int active;
+	gid_t groups[IPCC_CRED_GROUPS_INLINE];
+	gid_t *heap_groups;
+};
+
+/*
+ * Makes the CALLING THREAD act as uid/gid with these supplementary groups
+ * (effective and file-system ids; real and saved ids stay, so that it can
+ * come back), until ipcc_cred_leave(saved).  Other threads are not
+ * affected.  Objects created in between (shmget/semget/msgget IPC_CREAT,
+ * open O_CREAT in /dev/shm, mq_open) get uid = cuid = uid and gid = cgid
+ * = gid, and the kernel checks the create as that user.  Needs euid 0
+ * (CAP_SETUID, CAP_SETGID); while switched the thread has no effective
+ * capabilities, and leaving restores them from the permitted set.  Must
+ * not be nested.  -EINVAL for bad arguments, -EPERM if not allowed,
+ * -ENOTSUP where credentials are not per thread; on failure nothing is
+ * changed.
+ */
+int ipcc_cred_enter(uid_t uid, gid_t gid, int ngroups, const gid_t *groups,
+                    struct ipcc_cred_saved *saved);
+/*
+ * Restores what ipcc_cred_enter saved (uid first, so that the
+ * capabilities the gid and groups need are back); 0 or the first -errno.
+ * A saved state that is not active (enter failed): does nothing.
+ */
+int ipcc_cred_leave(struct ipcc_cred_saved *saved);
+
 #ifdef __cplusplus
 }
 #endif

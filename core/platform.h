@@ -25,7 +25,13 @@
 
 #define IPCC_COPY_TO_MAPPING(dst, src, len) memcpy((dst), (src), (len))
 
+/* Credentials are the process's; no thread can act as another user. */
+#define IPCC_THREAD_CREDS 0
+
 #else /* Linux */
+
+/* Credentials are each thread's own (through the raw syscalls). */
+#define IPCC_THREAD_CREDS 1
 
 #define IPCC_PERM_KEY(perm) ((perm).__key)
 
