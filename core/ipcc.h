@@ -410,6 +410,67 @@ int ipcc_cred_enter(uid_t uid, gid_t gid, int ngroups, const gid_t *groups,
  */
 int ipcc_cred_leave(struct ipcc_cred_saved *saved);
 
+/* ------------------------------------------------------------------ */
+/* System limits and usage                                            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Each read fresh on every call, for the IPC namespace the calling thread
+ * is in, with the numbers `ipcs -l`, `ipcs -u` and `lsipc` show.  0 or
+ * -errno (-ENOTSUP where the system has no such call).
+ */
+struct ipcc_limits_shm {
+	uint64_t shmmni;          /* most segments */
+	uint64_t shmmax;          /* largest segment, bytes */
+	uint64_t shmmin;          /* smallest segment, bytes */
+	uint64_t shmall;          /* most pages in all segments */
+	uint64_t segments;        /* in use ("segments allocated") */
+	uint64_t pages;           /* in use ("pages allocated") */
+	uint64_t pages_resident, pages_swapped;
+};
+int ipcc_limits_shm(struct ipcc_limits_shm *l);
+
+struct ipcc_limits_sem {
+	uint64_t semmni;          /* most sets */
+	uint64_t semmsl;          /* most semaphores in one set */
+	uint64_t semmns;          /* most semaphores in all sets */
+	uint64_t semopm;          /* most operations in one semop */
+	uint64_t semvmx;          /* largest value */
+	uint64_t sets;            /* in use ("used arrays") */
+	uint64_t semaphores;      /* in use ("allocated semaphores") */
+};
+int ipcc_limits_sem(struct ipcc_limits_sem *l);
+
+struct ipcc_limits_msg {
+	uint64_t msgmni;          /* most queues */
+	uint64_t msgmax;          /* largest message, bytes */
+	uint64_t msgmnb;          /* default queue capacity, bytes */
+	uint64_t queues;          /* in use ("allocated queues") */
+	uint64_t messages;        /* queued ("used headers") */
+	uint64_t bytes;           /* queued ("used space") */
+};
+int ipcc_limits_msg(struct ipcc_limits_msg *l);
+
+/* POSIX message queues: /proc/sys/fs/mqueue. */
+struct ipcc_limits_mq {
+	uint64_t queues_max, msg_max, msgsize_max, msg_default,
+	         msgsize_default;
+};
+int ipcc_limits_mq(struct ipcc_limits_mq *l);
+
+/*
+ * What `df` shows of the mount.  Blocks are pages (page_size bytes):
+ * SysV shared memory in use (as `ipcs -u` counts it) against SHMALL,
+ * capped to the machine's RAM.  Files: SysV objects in use (segments,
+ * sets, queues) against SHMMNI + SEMMNI + MSGMNI.
+ */
+struct ipcc_statfs {
+	uint64_t page_size;
+	uint64_t blocks, blocks_used, blocks_free;
+	uint64_t files, files_used, files_free;
+};
+int ipcc_limits_statfs(struct ipcc_statfs *s);
+
 #ifdef __cplusplus
 }
 #endif
