@@ -471,6 +471,45 @@ struct ipcc_statfs {
 };
 int ipcc_limits_statfs(struct ipcc_statfs *s);
 
+/* ------------------------------------------------------------------ */
+/* Looking into a container                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Serves the IPC objects of process pid's namespaces instead of our own,
+ * for the whole process and for good: the CALLING THREAD enters pid's IPC
+ * namespace (SysV objects, POSIX message queues; threads created
+ * afterwards inherit it, so call this before any other thread starts),
+ * and pid's /dev/shm, opened through /proc/pid/root without ever
+ * following a symlink out of that root, becomes the directory of POSIX
+ * objects (ipcc_shm_dir_set: call before any ipcc_pshm_ call).  Both are
+ * held, so pid exiting or being reused afterwards changes nothing.
+ * -EINVAL for pid <= 0, -ESRCH if there is no such process, -EPERM when
+ * not root (or setns refused), -EACCES if pid may not be inspected,
+ * -ENOENT / -ENOTDIR if it has no /dev/shm, -EBUSY if already called or
+ * if POSIX objects were already used.  On failure nothing changed.
+ */
+int ipcc_ns_hold(pid_t pid);
+
+/* The held IPC namespace (an fd for setns), or -1 without ipcc_ns_hold. */
+int ipcc_ns_ipc_fd(void);
+
+/* How the served /dev/shm's named semaphores (sem.NAME) are laid out. */
+#define IPCC_SEM_LAYOUT_OWN 0       /* ours: no container is served */
+#define IPCC_SEM_LAYOUT_GLIBC 1     /* the container's programs use glibc */
+#define IPCC_SEM_LAYOUT_MUSL 2      /* ... musl */
+#define IPCC_SEM_LAYOUT_UNKNOWN 3   /* could not tell (static, or both) */
+
+/* What was detected at ipcc_ns_hold (from the container's loader). */
+int ipcc_ns_sem_layout(void);
+
+/*
+ * 0 if the served /dev/shm's named semaphores may be driven with our C
+ * library's sem_* on a mapping; -ENOTSUP if their layout is another
+ * library's or unknown: refuse rather than corrupt a semaphore.
+ */
+int ipcc_ns_sem_ok(void);
+
 #ifdef __cplusplus
 }
 #endif

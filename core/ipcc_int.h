@@ -78,4 +78,11 @@ int ipcc_ptab_octal(const char *s, unsigned *v);
  */
 int ipcc_shm_dir_fd(void);
 
+/* The layout of our own C library's sem_t (IPCC_SEM_LAYOUT_*). */
+#ifdef __GLIBC__
+#define IPCC_OWN_SEM_LAYOUT IPCC_SEM_LAYOUT_GLIBC
+#else
+#define IPCC_OWN_SEM_LAYOUT IPCC_SEM_LAYOUT_UNKNOWN
+#endif
+
 #endif /* IPCC_INT_H */

