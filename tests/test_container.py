@@ -92,7 +92,10 @@ def test_shows_exactly_the_inside_objects(mount_factory, ipc, container):
     o = populate(ipc, c)
     m = mount_factory(opts=['pid=%d' % c.pid])
 
-    assert sorted(os.listdir(m.sysv)) == sorted(['id', util.keyname(o['key'])])
+    inside = inside_shm_keys(c)
+    assert o['key'] in inside and len(inside) == 2     # ours and ipcmk's
+    assert sorted(os.listdir(m.sysv)) == \
+        sorted(['id'] + [util.keyname(k) for k in inside if k])
     assert sorted(os.listdir(m.ids)) == sorted([str(o['shmid']),
                                                str(o['private'])])
     assert os.listdir(m.posix) == [o['name']]
