@@ -83,17 +83,18 @@ static int save(struct ipcc_cred_saved *s)
 	if (syscall(SYS_GETRESUID, &ruid, &s->euid, &suid) < 0 ||
 	    syscall(SYS_GETRESGID, &rgid, &s->egid, &sgid) < 0)
 		return -errno;
-	n = syscall(SYS_GETGROUPS, 0, NULL);
-	if (n < 0)
-		return -errno;
-	if (n > IPCC_CRED_GROUPS_INLINE) {
-		s->heap_groups = calloc((size_t)n, sizeof(gid_t));
+	/* one call in the common case: the groups fit inline */
+	n = syscall(SYS_GETGROUPS, IPCC_CRED_GROUPS_INLINE, s->groups);
+	if (n < 0 && errno == EINVAL) {
+		n = syscall(SYS_GETGROUPS, 0, NULL);
+		if (n < 0)
+			return -errno;
+		s->heap_groups = calloc((size_t)n + 1, sizeof(gid_t));
 		if (!s->heap_groups)
 			return -ENOMEM;
+		/* groups cannot change under us: only this thread changes them */
+		n = syscall(SYS_GETGROUPS, n, s->heap_groups);
 	}
-	/* groups cannot change under us: only this thread changes them */
-	n = syscall(SYS_GETGROUPS, n,
-	            s->heap_groups ? s->heap_groups : s->groups);
 	if (n < 0) {
 		int err = -errno;
 

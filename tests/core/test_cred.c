@@ -461,6 +461,48 @@ static void test_concurrent(void)
 	CHECK_EQ(ca.eff, cb.eff);
 }
 
+/* A daemon with more groups than fit inline gets every one back. */
+static void *many_groups_main(void *arg)
+{
+	gid_t many[40], got[64];
+	struct ipcc_cred_saved saved;
+	int *fails = arg, n;
+
+	for (int i = 0; i < 40; i++)
+		many[i] = 5000 + (gid_t)i;
+	/* this thread only: the others keep their groups */
+	if (syscall(SYS_setgroups, 40, many) != 0) {
+		(*fails)++;
+		return NULL;
+	}
+	if (ipcc_cred_enter(FX_NOBODY, FX_NOBODY, 0, NULL, &saved) != 0)
+		(*fails)++;
+	else if (syscall(SYS_getgroups, 64, got) != 0)
+		(*fails)++;
+	if (ipcc_cred_leave(&saved) != 0)
+		(*fails)++;
+	n = (int)syscall(SYS_getgroups, 64, got);
+	if (n != 40 || memcmp(got, many, sizeof(many)) != 0)
+		(*fails)++;
+	return NULL;
+}
+
+static void test_many_daemon_groups(void)
+{
+	struct ids before, after;
+	pthread_t t;
+	int fails = 0;
+
+	if (geteuid() != 0)
+		SKIP("needs root");
+	REQUIRE_OK(ids_get(&before));
+	REQUIRE_OK(pthread_create(&t, NULL, many_groups_main, &fails));
+	pthread_join(t, NULL);
+	CHECK_EQ(fails, 0);
+	CHECK_OK(ids_get(&after));
+	CHECK(ids_same(&before, &after));
+}
+
 int main(void)
 {
 	fx_init();
@@ -469,5 +511,6 @@ int main(void)
 	RUN(test_kernel_checks_apply);
 	RUN(test_refusals);
 	RUN(test_concurrent);
+	RUN(test_many_daemon_groups);
 	return check_exit();
 }
