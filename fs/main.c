@@ -26,6 +26,8 @@
 enum {
 	KEY_SYSV_SIZE,
 	KEY_PID,
+	KEY_MAX_WAITERS,
+	KEY_MAX_WAITERS_USER,
 };
 
 /* -o pid=PID: whose namespaces to serve (0: our own). */
@@ -34,9 +36,8 @@ static pid_t serve_pid;
 static const struct fuse_opt own_opts[] = {
 	FUSE_OPT_KEY("sysv_size=", KEY_SYSV_SIZE),
 	FUSE_OPT_KEY("pid=", KEY_PID),
-	{ "max_waiters=%u", offsetof(struct fs_config, waiters_max), 0 },
-	{ "max_waiters_per_user=%u",
-	  offsetof(struct fs_config, waiters_user_max), 0 },
+	FUSE_OPT_KEY("max_waiters=", KEY_MAX_WAITERS),
+	FUSE_OPT_KEY("max_waiters_per_user=", KEY_MAX_WAITERS_USER),
 	/* the kernel's mount option, which libfuse also wants from init */
 	{ "max_read=%u", offsetof(struct fs_config, max_read), 0 },
 	FUSE_OPT_KEY("max_read=", FUSE_OPT_KEY_KEEP),
@@ -65,6 +66,25 @@ static const struct fuse_opt own_opts[] = {
 	FUSE_OPT_KEY("rw", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_END
 };
+
+/* Decimal digits only, within unsigned: 0 or -EINVAL (sscanf's %u takes
+ * "-1" and "1x"). */
+static int parse_count(const char *s, unsigned *v)
+{
+	unsigned long n = 0;
+
+	if (*s == '\0')
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		n = n * 10 + (unsigned long)(*s - '0');
+		if (n > UINT_MAX)
+			return -EINVAL;
+	}
+	*v = (unsigned)n;
+	return 0;
+}
 
 /* Decimal digits only, > 0, within pid_t: 0 or -EINVAL. */
 static int parse_pid(const char *s, pid_t *pid)
@@ -139,6 +159,18 @@ static int opt_proc(void *data, const char *arg, int key,
 			return -1;
 		}
 		conf->sysv_size = size;
+		return 0;
+	case KEY_MAX_WAITERS:
+	case KEY_MAX_WAITERS_USER:
+		value = strchr(arg, '=') + 1;
+		if (parse_count(value, key == KEY_MAX_WAITERS ?
+		                &conf->waiters_max :
+		                &conf->waiters_user_max) != 0) {
+			fprintf(stderr, "ipcfs: bad %.*s `%s': want a number "
+			        "of operations\n", (int)(value - 1 - arg), arg,
+			        value);
+			return -1;
+		}
 		return 0;
 	case KEY_PID:
 		value = arg + strlen("pid=");
