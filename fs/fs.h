@@ -231,6 +231,16 @@ static inline int fs_gone(int err)
 {
 	return err == -EIDRM || err == -EINVAL ? -ENOENT : err;
 }
+/*
+ * Gives handle o (a file's, with its drop) to fi, without page cache
+ * (contents are shared memory or commands: every read and write must
+ * reach the daemon), and replies to the open or create; if the caller is
+ * gone, o is dropped and, for a create, the new entry forgotten.
+ */
+void fs_reply_open(fuse_req_t req, struct fuse_file_info *fi,
+                   struct fs_open *o);
+void fs_reply_create(fuse_req_t req, const struct fuse_entry_param *e,
+                     struct fuse_file_info *fi, struct fs_open *o);
 /* Whether name is one of glibc's named semaphores in /dev/shm. */
 int fs_is_glibc_sem(const char *name);
 

@@ -20,10 +20,7 @@ import tempfile
 import pytest
 
 import util
-from test_cli import assert_one_error_line, run_daemon, scratch_dir  # noqa: F401
-from test_mount_helper import (MH_TAG, mh_check_mounted,  # noqa: F401
-                               mh_fstab, mh_install, mh_mnt, mh_ok, mh_sbin,
-                               mh_tmp, mh_umount_and_check)
+from test_cli import assert_one_error_line, run_daemon
 from conftest import DAEMON, is_mounted
 
 
@@ -236,7 +233,7 @@ def gone_pid():
 
 @pytest.mark.parametrize('value', ['gone', '0', '-1', 'abc', '', '1x',
                                    '99999999999'])
-def test_daemon_refuses_bad_pid(scratch_dir, value):  # noqa: F811
+def test_daemon_refuses_bad_pid(scratch_dir, value):
     pid = str(gone_pid()) if value == 'gone' else value
     res = run_daemon(['-f', '-o', 'pid=' + pid, scratch_dir])
     assert_one_error_line(res)
@@ -259,7 +256,7 @@ def run_daemon_as_nobody(args, timeout=20):
     return util.Result(args, p.returncode, out, err.decode(errors='replace'))
 
 
-def test_daemon_refuses_pid_when_not_root(scratch_dir, container):  # noqa: F811
+def test_daemon_refuses_pid_when_not_root(scratch_dir, container):
     c = container()
     os.chmod(scratch_dir, 0o777)
     for pid in (c.pid, os.getpid()):
@@ -283,24 +280,3 @@ def test_without_pid_nothing_changes(mount_factory, ipc, container):
     assert host['name'] in os.listdir(m.posix)
     assert util.keyname(o['key']) not in os.listdir(m.sysv)
     assert o['name'] not in os.listdir(m.posix)
-
-
-def test_mount8_and_fstab_pid_option(mh_install, mh_sbin, mh_mnt,  # noqa: F811
-                                     mh_tmp, mh_fstab, ipc, container):
-    c = container()
-    o = populate(ipc, c)
-    mh_ok(['mount', '-t', 'fuse.ipcfs', 'ipcfs', mh_mnt, '-o',
-           'allow_other,pid=%d' % c.pid], env=mh_install.env)
-    mh_check_mounted(mh_mnt, mh_install.daemon)
-    assert os.listdir(os.path.join(mh_mnt, 'posix')) == [o['name']]
-    assert util.keyname(o['key']) in os.listdir(os.path.join(mh_mnt, 'sysv'))
-    mh_umount_and_check(mh_mnt)
-
-    mnt = mh_tmp / 'fstab'
-    mnt.mkdir()
-    mh_fstab('ipcfs %s fuse.ipcfs pid=%d,allow_other,%s 0 0'
-             % (mnt, c.pid, MH_TAG))
-    mh_ok(['mount', mnt], env=mh_install.env)
-    mh_check_mounted(mnt, mh_install.daemon)
-    assert os.listdir(os.path.join(mnt, 'posix')) == [o['name']]
-    mh_umount_and_check(mnt)

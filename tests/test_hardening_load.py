@@ -23,12 +23,10 @@ import time
 import pytest
 
 import util
-from test_hardening_lib import (LONG, DaemonStats, extend_watchdog,
-                                ns_mount_factory, record,  # noqa: F401
-                                wait_back_to_baseline)
-from test_hardening_races import start_waiters, wait_for_ncnt
-from test_cli import (assert_one_error_line, run_daemon,
-                      scratch_dir)  # noqa: F401
+from test_hardening_lib import (LONG, DaemonStats, extend_watchdog, record,
+                                start_waiters, wait_back_to_baseline,
+                                wait_for_ncnt)
+from test_cli import assert_one_error_line, run_daemon
 from conftest import is_mounted
 
 STRESS_SECONDS = 60 if LONG else 10
@@ -83,7 +81,7 @@ def unexpected_errors(stderr):
             if line.strip() and not VANISHED.search(line)]
 
 
-def test_stress_ng_beside_ls_cat_post(ns_mount_factory, ipc, procs):  # noqa: F811
+def test_stress_ng_beside_ls_cat_post(ns_mount_factory, ipc, procs):
     if not have_stress_ng():
         pytest.skip('stress-ng is not installed')
     extend_watchdog(STRESS_SECONDS + 180)
@@ -328,7 +326,7 @@ def test_waiter_bound_killed_waiters_free_their_places(mount_factory, ipc,
 @pytest.mark.parametrize('opt', ['max_waiters=abc', 'max_waiters=-1',
                                  'max_waiters_per_user=',
                                  'max_waiters_per_user=1x'])
-def test_waiter_bound_bad_option(scratch_dir, opt):  # noqa: F811
+def test_waiter_bound_bad_option(scratch_dir, opt):
     res = run_daemon(['-f', '-o', opt, scratch_dir])
     assert_one_error_line(res)
     assert 'max_waiters' in res.err, res

@@ -14,7 +14,6 @@ import re
 import pytest
 
 import util
-from test_hardening_lib import ns_mount_factory  # noqa: F401
 from test_xattr import getfattr
 
 
@@ -67,7 +66,7 @@ def make_inside(m):
         ''')
 
 
-def test_df_counts_sysv_memory_and_objects(ns_mount_factory):  # noqa: F811
+def test_df_counts_sysv_memory_and_objects(ns_mount_factory):
     m = ns_mount_factory()
     v = os.statvfs(m.path)
     assert v.f_bsize == v.f_frsize == util.PAGE_SIZE
@@ -98,7 +97,7 @@ def test_df_counts_sysv_memory_and_objects(ns_mount_factory):  # noqa: F811
     assert (int(inodes), int(iused)) == (v.f_files, 5)
 
 
-def test_df_reads_limits_fresh(ns_mount_factory):  # noqa: F811
+def test_df_reads_limits_fresh(ns_mount_factory):
     m = ns_mount_factory()
     util.run(m.nsenter(['sh', '-c', 'echo 1000 > /proc/sys/kernel/shmall '
                         '&& echo 77 > /proc/sys/kernel/shmmni']))
@@ -155,7 +154,7 @@ FOLDERS = {'sysv': want_sysv, 'sysv-sem': want_sem, 'sem': want_sem,
 
 
 @pytest.mark.parametrize('folder', sorted(FOLDERS))
-def test_folder_xattrs_are_limits_and_usage(ns_mount_factory, folder):  # noqa: F811
+def test_folder_xattrs_are_limits_and_usage(ns_mount_factory, folder):
     m = ns_mount_factory()
     path = m.p(folder)
     for step in range(2):
