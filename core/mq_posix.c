@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <mqueue.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -122,41 +121,6 @@ fallback:
 int ipcc_mq_listable(void)
 {
 	return mq_dir >= 0;
-}
-
-/* A number from /proc/sys/fs/mqueue: the IPC namespace of whoever reads. */
-static int read_limit(const char *name, long *v)
-{
-	char path[64], buf[32];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/sys/fs/mqueue/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 ? -errno : -EIO;
-	buf[n] = '\0';
-	*v = strtol(buf, NULL, 10);
-	return 0;
-}
-
-int ipcc_mq_limits(struct ipcc_mq_limits *l)
-{
-	int err = read_limit("queues_max", &l->queues_max);
-
-	if (!err)
-		err = read_limit("msg_max", &l->msg_max);
-	if (!err)
-		err = read_limit("msgsize_max", &l->msgsize_max);
-	if (!err)
-		err = read_limit("msg_default", &l->msg_default);
-	if (!err)
-		err = read_limit("msgsize_default", &l->msgsize_default);
-	return err;
 }
 
 static void fill_stat(const struct stat *sb, struct ipcc_mq_stat *st)

@@ -202,25 +202,6 @@ int ipcc_msq_max(size_t *max)
 	return 0;
 }
 
-int ipcc_msq_info(struct ipcc_msq_info *out)
-{
-	struct msginfo info;
-
-	if (msgctl(0, IPC_INFO, (struct msqid_ds *)(void *)&info) < 0)
-		return -errno;
-	memset(out, 0, sizeof(*out));
-	out->msgmni = info.msgmni > 0 ? (uint64_t)info.msgmni : 0;
-	out->msgmax = info.msgmax > 0 ? (uint64_t)info.msgmax : 0;
-	out->msgmnb = info.msgmnb > 0 ? (uint64_t)info.msgmnb : 0;
-	/* MSG_INFO puts usage where IPC_INFO puts limits */
-	if (msgctl(0, MSG_INFO, (struct msqid_ds *)(void *)&info) < 0)
-		return -errno;
-	out->queues = info.msgpool > 0 ? (uint64_t)info.msgpool : 0;
-	out->messages = info.msgmap > 0 ? (uint64_t)info.msgmap : 0;
-	out->bytes = info.msgtql > 0 ? (uint64_t)info.msgtql : 0;
-	return 0;
-}
-
 /* ---- handles --------------------------------------------------------- */
 
 int ipcc_msq_open(int msqid, ipcc_msq **out)

@@ -314,4 +314,13 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
                  size_t size);
 void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 
+/*
+ * limits.c: a kind's system limits and usage as its folder's user.ipc.*
+ * attributes (dir_xattrs hooks), with lsipc's names, read fresh.
+ */
+int fs_dir_xattrs_shm(struct fs_xattrs *x);     /* sysv/ */
+int fs_dir_xattrs_sem(struct fs_xattrs *x);     /* sysv-sem/, sem/ */
+int fs_dir_xattrs_msg(struct fs_xattrs *x);     /* sysv-msg/ */
+int fs_dir_xattrs_mq(struct fs_xattrs *x);      /* posix-mq/ */
+
 #endif /* FS_H */

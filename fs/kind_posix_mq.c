@@ -671,41 +671,6 @@ static int mq_xattrs(fuse_req_t req, fuse_ino_t ino, struct fs_xattrs *x)
 	return err;
 }
 
-static int mq_dir_xattrs(struct fs_xattrs *x)
-{
-	struct ipcc_mq_limits l;
-	int err = ipcc_mq_limits(&l);
-
-	if (!err)
-		err = fs_xattr_add(x, "user.ipc.queues_max", "%ld", l.queues_max);
-	if (!err)
-		err = fs_xattr_add(x, "user.ipc.msg_max", "%ld", l.msg_max);
-	if (!err)
-		err = fs_xattr_add(x, "user.ipc.msgsize_max", "%ld",
-		                   l.msgsize_max);
-	if (!err)
-		err = fs_xattr_add(x, "user.ipc.msg_default", "%ld",
-		                   l.msg_default);
-	if (!err)
-		err = fs_xattr_add(x, "user.ipc.msgsize_default", "%ld",
-		                   l.msgsize_default);
-	if (!err && ipcc_mq_listable()) {
-		char name[IPCC_MQ_NAME_MAX + 1];
-		struct ipcc_mq_stat st;
-		ipcc_mq_iter *it;
-		long count = 0;
-
-		err = ipcc_mq_iter_new(&it);
-		while (!err && ipcc_mq_iter_next(it, name, &st) > 0)
-			count++;
-		if (!err) {
-			ipcc_mq_iter_free(it);
-			err = fs_xattr_add(x, "user.ipc.queues", "%ld", count);
-		}
-	}
-	return err;
-}
-
 static int mq_init(struct fs_state *s, void **data)
 {
 	int err;
@@ -735,7 +700,7 @@ const struct fs_kind fs_kind_posix_mq = {
 	.write = mq_write,
 	.release = mq_release,
 	.xattrs = mq_xattrs,
-	.dir_xattrs = mq_dir_xattrs,
+	.dir_xattrs = fs_dir_xattrs_mq,
 	.node_free = node_free,
 	.init = mq_init,
 };

@@ -661,27 +661,6 @@ static int msg_xattrs(fuse_req_t req, fuse_ino_t ino, struct fs_xattrs *x)
 	return err;
 }
 
-static int msg_dir_xattrs(struct fs_xattrs *x)
-{
-	struct ipcc_msq_info i;
-	int err = ipcc_msq_info(&i);
-
-	if (!err)
-		err = fs_xattr_add(x, "user.ipc.msgmni", "%" PRIu64, i.msgmni);
-	if (!err)
-		err = fs_xattr_add(x, "user.ipc.msgmax", "%" PRIu64, i.msgmax);
-	if (!err)
-		err = fs_xattr_add(x, "user.ipc.msgmnb", "%" PRIu64, i.msgmnb);
-	if (!err)
-		err = fs_xattr_add(x, "user.ipc.queues", "%" PRIu64, i.queues);
-	if (!err)
-		err = fs_xattr_add(x, "user.ipc.messages", "%" PRIu64,
-		                   i.messages);
-	if (!err)
-		err = fs_xattr_add(x, "user.ipc.bytes", "%" PRIu64, i.bytes);
-	return err;
-}
-
 const struct fs_kind fs_kind_sysv_msg = {
 	.name = "sysv-msg",
 	.has_ids = 1,
@@ -696,6 +675,6 @@ const struct fs_kind fs_kind_sysv_msg = {
 	.write = msg_write,
 	.release = msg_release,
 	.xattrs = msg_xattrs,
-	.dir_xattrs = msg_dir_xattrs,
+	.dir_xattrs = fs_dir_xattrs_msg,
 	.node_free = node_free,
 };
