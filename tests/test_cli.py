@@ -143,7 +143,8 @@ def test_sysv_size_option_does_not_override_truncate(mount_factory, ipc):
 @pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGINT])
 def test_signal_unmounts_cleanly(mount_factory, sig):
     m = mount_factory()
-    assert sorted(os.listdir(m.path)) == ['posix', 'posix-mq', 'sem', 'sysv', 'sysv-msg']
+    assert sorted(os.listdir(m.path)) == ['posix', 'posix-mq', 'sem',
+                                          'sysv', 'sysv-msg']
     os.kill(m.pid, sig)
     rc = m.proc.wait(timeout=15)
     assert rc == 0, m.stderr()
@@ -207,7 +208,8 @@ def test_background_mode(scratch_dir):
     assert res.rc == 0, res
     try:
         assert is_mounted(scratch_dir)
-        assert sorted(os.listdir(scratch_dir)) == ['posix', 'posix-mq', 'sem', 'sysv', 'sysv-msg']
+        assert sorted(os.listdir(scratch_dir)) == ['posix', 'posix-mq', 'sem',
+                                                   'sysv', 'sysv-msg']
     finally:
         util.run(['fusermount3', '-u', scratch_dir], rc=None)
     assert not is_mounted(scratch_dir)

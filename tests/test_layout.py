@@ -12,7 +12,8 @@ import util
 
 
 def test_root_listing(mnt):
-    assert sorted(os.listdir(mnt.path)) == ['posix', 'posix-mq', 'sem', 'sysv', 'sysv-msg']
+    assert sorted(os.listdir(mnt.path)) == ['posix', 'posix-mq', 'sem',
+                                            'sysv', 'sysv-msg']
     assert 'id' in os.listdir(mnt.sysv)
     res = util.run(['ls', mnt.path])
     assert res.text.split() == ['posix', 'posix-mq', 'sem', 'sysv', 'sysv-msg']

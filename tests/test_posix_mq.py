@@ -582,3 +582,31 @@ def test_c_client_and_mount_meet(mnt, ipc, mqtool):
     assert recv(mqtool, n) == (b'to C', 2)
     status = util.read_file(mpath(mnt, n)).decode()
     assert re.match(r'QSIZE:0 +NOTIFY:0 +SIGNO:0 +NOTIFY_PID:0', status)
+
+
+def test_container_queues_with_pid_option(mount_factory, container):
+    """-o pid=PID: the queues of PID's IPC namespace, both kinds, listed
+    through the daemon's detached mqueue mount of that namespace."""
+    box = container()
+    box.py('''
+        import ctypes, os, sysv_ipc
+        libc = ctypes.CDLL(None)
+        fd = libc.mq_open(b'/boxed', os.O_RDWR | os.O_CREAT, 0o600, None)
+        assert fd >= 0 and libc.mq_send(fd, b'in box', 6, 2) == 0
+        sysv_ipc.MessageQueue(0x1234, sysv_ipc.IPC_CREX).send(b'boxed')
+    ''')
+    m = mount_factory(opts=['pid=%d' % box.pid])
+    assert 'boxed' in os.listdir(m.p('posix-mq'))
+    assert '0x00001234' in os.listdir(m.p('sysv-msg'))
+    assert util.read_file(m.p('sysv-msg', '0x00001234')) == b'boxed'
+    assert util.read_file(m.p('posix-mq', 'boxed')).startswith(b'QSIZE:6 ')
+    assert read_errno(m.p('posix-mq', 'boxed@0')) == b'in box'
+    util.sh('echo out > %s' % m.p('posix-mq', 'made-here'))
+    # made in the container's namespace
+    assert box.py('''
+        import ctypes, os
+        print(ctypes.CDLL(None).mq_open(b'/made-here', os.O_RDONLY) >= 0)
+    ''').text.strip() == 'True'
+    # the host has none of them
+    assert util.mq_exists('boxed') is False
+    assert util.mq_exists('made-here') is False
