@@ -558,7 +558,7 @@ struct ipcc_msq_stat {
 	gid_t gid, cgid;
 	uint64_t qnum;      /* messages queued */
 	uint64_t cbytes;    /* bytes queued (msg_cbytes) */
-	uint64_t qbytes;    /* the queue's byte limit; 0 from the iterator */
+	uint64_t qbytes;    /* byte limit; 0 when listed from /proc */
 	pid_t lspid, lrpid; /* last msgsnd / msgrcv */
 	int64_t stime, rtime, ctime;   /* seconds; 0 = never */
 };
@@ -666,7 +666,7 @@ int ipcc_msq_tick_signal(void);
 /* Every live queue (IPC_PRIVATE ones too): /proc/sysvipc/msg, one pass. */
 typedef struct ipcc_msq_iter ipcc_msq_iter;
 int ipcc_msq_iter_new(ipcc_msq_iter **out);
-/* 1 and *st filled (qbytes 0), 0 at the end, or a negative errno. */
+/* 1 and *st filled (qbytes may be 0), 0 at the end, or -errno. */
 int ipcc_msq_iter_next(ipcc_msq_iter *it, struct ipcc_msq_stat *st);
 void ipcc_msq_iter_free(ipcc_msq_iter *it);
 
