@@ -787,3 +787,34 @@ def test_python_client_both_ways(mnt, ipc):
         print(sysv_ipc.MessageQueue(%d).receive(block=False))
     ''' % q.key)
     assert res.text.strip() == "(b'to python', 11)"
+
+
+def test_waiter_bound_refuses_stream_at_once_takes_nothing(mount_factory,
+                                                            ipc, procs):
+    limit = 2
+    m = mount_factory(opts=['max_waiters=1000',
+                            'max_waiters_per_user=%d' % limit])
+    q = ipc.msq(mode=0o666)
+    mine = [one_call(procs, qpath(m, q, stream=5), 64, uid=util.NOBODY)
+            for _ in range(limit)]
+    blocked(m, limit)
+    # past the bound: at once, EBUSY (not EAGAIN), nothing taken
+    t0 = time.monotonic()
+    assert util.op_as('''
+        fd = os.open(%r, os.O_RDONLY)
+        os.read(fd, 64)
+    ''' % qpath(m, q, stream=0)) == 'EBUSY'
+    assert time.monotonic() - t0 < util.PROMPT
+    q.send(b'later')
+    time.sleep(0.5)
+    assert qnum(q) == 1
+    # a message that is there needs no place: taken at once all the same
+    assert util.op_as('''
+        fd = os.open(%r, os.O_RDONLY)
+        assert os.read(fd, 64) == b'later'
+    ''' % qpath(m, q, stream=1)) == 'OK'
+    q.send(b'a', type=5)
+    q.send(b'b', type=5)
+    assert sorted(result(p) for p in mine) == ['OK ' + b'a'.hex(),
+                                               'OK ' + b'b'.hex()]
+    assert qnum(q) == 0
