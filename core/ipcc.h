@@ -208,6 +208,12 @@ void ipcc_shm_iter_free(ipcc_shm_iter *it);
  * call.  -EBUSY if a directory is already in use.
  */
 int ipcc_shm_dir_set(int fd);
+/*
+ * Opens the directory now (the system's /dev/shm unless one was set)
+ * rather than at the first use, so that a daemon holds the same
+ * descriptors from its start.  0 or -errno.
+ */
+int ipcc_shm_dir_open(void);
 
 /* ------------------------------------------------------------------ */
 /* POSIX shared memory                                                */

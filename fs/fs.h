@@ -60,6 +60,7 @@ struct fs_config {
 	unsigned max_read;      /* -o max_read, 0 if not given */
 	unsigned waiters_max;           /* blocked operations in total */
 	unsigned waiters_user_max;      /* ... and per user */
+	pid_t pid;              /* -o pid: whose namespaces are served, or 0 */
 };
 
 struct fs_state;
@@ -202,6 +203,7 @@ int fs_open_writable(int flags);
  */
 struct fs_cred_saved {
 	int switched;
+	struct ipcc_cred_saved core;
 };
 int fs_as_caller(fuse_req_t req, struct fs_cred_saved *saved);
 /* The same for given ids (e.g. an object's creator). */

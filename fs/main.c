@@ -31,7 +31,6 @@ enum {
 };
 
 /* -o pid=PID: whose namespaces to serve (0: our own). */
-static pid_t serve_pid;
 
 static const struct fuse_opt own_opts[] = {
 	FUSE_OPT_KEY("sysv_size=", KEY_SYSV_SIZE),
@@ -174,7 +173,7 @@ static int opt_proc(void *data, const char *arg, int key,
 		return 0;
 	case KEY_PID:
 		value = arg + strlen("pid=");
-		if (parse_pid(value, &serve_pid) != 0) {
+		if (parse_pid(value, &conf->pid) != 0) {
 			fprintf(stderr, "ipcfs: bad pid `%s': want a process "
 			        "id (a number > 0)\n", value);
 			return -1;
@@ -279,6 +278,8 @@ static int state_init(struct fs_state *s)
 	int err;
 
 	fs_opens_init(&s->opens);
+	/* held from the start; if it cannot be, posix/ says why at each use */
+	ipcc_shm_dir_open();
 	err = fs_nodes_new(&s->nodes);
 	if (!err)
 		err = fs_sem_names_new(&s->sem_names);
@@ -346,7 +347,7 @@ int main(int argc, char *argv[])
 	}
 
 	/* before any thread starts, and before anything opens /dev/shm */
-	if (serve_pid > 0 && hold_namespaces(serve_pid) != 0)
+	if (state.conf.pid > 0 && hold_namespaces(state.conf.pid) != 0)
 		goto out_opts;
 
 	/* the kernel applied the caller's umask already: modes are exact */
