@@ -154,7 +154,8 @@ def mh_check_rw(path, user=None):
         assert mh_ok(pre + ["cat", obj]).stdout == "hello ipcfs\n"
         assert shm.read_bytes() == b"hello ipcfs\n"
         assert name in mh_ok(pre + ["ls", obj.parent]).stdout.split()
-        assert mh_ok(pre + ["ls", path]).stdout.split() == ["posix", "sem", "sysv"]
+        assert mh_ok(pre + ["ls", path]).stdout.split() == ["posix", "posix-mq", "sem", "sysv",
+                                                           "sysv-msg"]
         mh_ok(pre + ["rm", obj])
         assert not shm.exists()
     finally:
@@ -590,7 +591,8 @@ def test_nonroot_mounts_an_fstab_user_line(mh_install, mh_sbin, mh_tmp, mh_fstab
                 "sh", str(mh_install.destdir) + bindir, bindir, mnt,
                 f"ipcfs-mh-{secrets.token_hex(6)}"])
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.splitlines()[1:] == ["2", "posix", "sem", "sysv"]
+    assert r.stdout.splitlines()[1:] == ["2", "posix", "posix-mq", "sem", "sysv",
+                                          "sysv-msg"]
     assert f"user_id={MH_NOBODY}" in r.stdout.splitlines()[0]
     assert mh_wait_gone(mnt) == []
 
