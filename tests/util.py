@@ -196,6 +196,11 @@ def keyname(key):
     return '0x%08x' % (key & 0xffffffff)
 
 
+def kpath(mnt, key, folder='sysv'):
+    """The path of a key's file in a mount's folder."""
+    return mnt.p(folder, keyname(key))
+
+
 _used_keys = set()
 _name_counter = [0]
 _RUN_TAG = '%x%04x' % (os.getpid(), random.getrandbits(16))
