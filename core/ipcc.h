@@ -505,6 +505,13 @@ int ipcc_semset_resize(ipcc_semset *s, unsigned nsems);
 int ipcc_semset_run(ipcc_semset *s, const struct ipcc_sem_cmd *cmds,
                     size_t count, const struct ipcc_cancel *cancel);
 /*
+ * The same, never blocking: -EAGAIN where ipcc_semset_run would wait
+ * (also for a timedwait), nothing done.  For answering the writes that
+ * can go through at once without handing them to a thread.
+ */
+int ipcc_semset_try(ipcc_semset *s, const struct ipcc_sem_cmd *cmds,
+                    size_t count);
+/*
  * After a successful ipcc_semset_run whose result could not be delivered:
  * gives back what it took, i.e. for each semaphore whose net change was
  * negative, posts that much back (one semop, IPC_NOWAIT).  Posts are not
@@ -552,6 +559,8 @@ typedef struct ipcc_psem ipcc_psem;
 int ipcc_psem_open(const char *name, int oflag, mode_t mode, unsigned value,
                    ipcc_psem **out);
 void ipcc_psem_close(ipcc_psem *p);
+/* A second handle on the same semaphore (even if unlinked meanwhile). */
+int ipcc_psem_dup(const ipcc_psem *p, ipcc_psem **out);
 /* Whether this open created the semaphore. */
 int ipcc_psem_created(const ipcc_psem *p);
 

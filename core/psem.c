@@ -97,7 +97,12 @@ static int fill(int fd, mode_t mode, unsigned value)
 	return err;
 }
 
-/* An O_TMPFILE file put in place: 0, -EEXIST, or -ENOTSUP to fall back. */
+/*
+ * An O_TMPFILE file put in place: 0, -EEXIST, or -ENOTSUP to fall back to
+ * a named temporary file.  AT_EMPTY_PATH may need a capability (before
+ * Linux 6.10), /proc/self/fd may be refused to a thread running as
+ * another user than the process: neither is an answer for the caller.
+ */
 static int link_tmpfile(int dfd, int fd, const char *fname)
 {
 	char proc[64];
@@ -106,13 +111,10 @@ static int link_tmpfile(int dfd, int fd, const char *fname)
 		return 0;
 	if (errno == EEXIST)
 		return -EEXIST;
-	/* AT_EMPTY_PATH may need a capability; /proc does not */
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if (linkat(AT_FDCWD, proc, dfd, fname, AT_SYMLINK_FOLLOW) == 0)
 		return 0;
-	if (errno == EEXIST)
-		return -EEXIST;
-	return errno == ENOENT || errno == EPERM ? -ENOTSUP : -errno;
+	return errno == EEXIST ? -EEXIST : -ENOTSUP;
 }
 
 /*
@@ -250,6 +252,15 @@ void ipcc_psem_close(ipcc_psem *p)
 	munmap(p->sem, sizeof(sem_t));
 	close(p->fd);
 	free(p);
+}
+
+int ipcc_psem_dup(const ipcc_psem *p, ipcc_psem **out)
+{
+	int fd = fcntl(p->fd, F_DUPFD_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	return map(fd, p->writable, p->created, out);
 }
 
 int ipcc_psem_created(const ipcc_psem *p)

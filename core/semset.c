@@ -354,12 +354,11 @@ static int to_op(const struct ipcc_sem_cmd *c, int *op)
 	return -EINVAL;
 }
 
-int ipcc_semset_run(ipcc_semset *s, const struct ipcc_sem_cmd *cmds,
-                    size_t count, const struct ipcc_cancel *cancel)
+static int run(ipcc_semset *s, const struct ipcc_sem_cmd *cmds, size_t count,
+               const struct ipcc_cancel *cancel, int nowait)
 {
 	struct sembuf ops[IPCC_SEM_CMD_MAX];
 	int64_t timeout_ns = -1, deadline = 0;
-	int nowait = 0;
 
 	if (count == 0 || count > IPCC_SEM_CMD_MAX)
 		return -EINVAL;
@@ -436,6 +435,18 @@ int ipcc_semset_run(ipcc_semset *s, const struct ipcc_sem_cmd *cmds,
 			return op_err(errno);
 		}
 	}
+}
+
+int ipcc_semset_run(ipcc_semset *s, const struct ipcc_sem_cmd *cmds,
+                    size_t count, const struct ipcc_cancel *cancel)
+{
+	return run(s, cmds, count, cancel, 0);
+}
+
+int ipcc_semset_try(ipcc_semset *s, const struct ipcc_sem_cmd *cmds,
+                    size_t count)
+{
+	return run(s, cmds, count, NULL, 1);
 }
 
 int ipcc_semset_give_back(ipcc_semset *s, const struct ipcc_sem_cmd *cmds,

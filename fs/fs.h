@@ -120,6 +120,8 @@ fuse_ino_t fs_folder_ino(const struct fs_kind *k, int by_id);
 extern const struct fs_kind fs_kind_sysv;
 extern const struct fs_kind fs_kind_posix;
 extern const struct fs_kind fs_kind_sem;
+extern const struct fs_kind fs_kind_sysv_sem;
+extern const struct fs_kind fs_kind_posix_sem;
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops fs_ops;

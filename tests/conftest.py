@@ -413,6 +413,7 @@ class IpcRegistry:
             self.add_name(name)
         util.psem_close(util.psem_open(name, create=True, mode=mode,
                                        value=value))
+        os.chmod(util.psem_path(name), mode)    # sem_open applies the umask
         return name
 
     def pshm(self, name, create=False, size=0):
@@ -469,7 +470,7 @@ class IpcRegistry:
         for n in self.names:
             try:
                 os.unlink(util.psem_path(n))
-            except (FileNotFoundError, IsADirectoryError):
+            except OSError:     # none, or a name too long for sem.<name>
                 pass
 
 
