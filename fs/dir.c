@@ -191,11 +191,13 @@ void fs_dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
 	struct fs_dirbuf *d = (struct fs_dirbuf *)(uintptr_t)fi->fh;
+	/* d may be released as soon as the reply is out: not used after */
+	struct fs_state *s = d->s;
 	char *buf;
 	size_t used = 0;
 
 	(void)ino;
-	buf = fs_buf_get(d->s, size);
+	buf = fs_buf_get(s, size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -214,7 +216,7 @@ void fs_dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		used += need;
 	}
 	fuse_reply_buf(req, buf, used);
-	fs_buf_put(d->s, buf);
+	fs_buf_put(s, buf);
 }
 
 void fs_dir_releasedir(fuse_req_t req, fuse_ino_t ino,
