@@ -590,13 +590,29 @@ static int has_op(const struct ipcc_sem_cmd *cmds, size_t count,
 	return 0;
 }
 
+/*
+ * After a reply that did not reach the writer: what the write took goes
+ * back.  By id, through a handle of our own: once a reply is out, the
+ * writer may close and the kernel forget the node at any moment.
+ */
+static void give_back_id(int semid, const struct ipcc_sem_cmd *cmds,
+                         size_t count)
+{
+	ipcc_semset *set;
+
+	if (ipcc_semset_open_id(semid, &set) != 0)
+		return;
+	ipcc_semset_give_back(set, cmds, count);
+	ipcc_semset_close(set);
+}
+
 static void ssem_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
                        size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct ipcc_sem_cmd cmds[IPCC_SEM_CMD_MAX];
 	struct ssem_node *p = priv_of(file_of(fi)->node);
 	size_t count = 0;
-	int semid = -1, err;
+	int semid, err;
 
 	(void)ino;
 	(void)off;      /* commands, not contents: > and >> both work */
@@ -610,22 +626,18 @@ static void ssem_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	atomic_store(&p->creating, 0);          /* used: its size is final */
 	err = ipcc_semset_try(p->set, cmds, count);
 	semid = ipcc_semset_id(p->set);
-	if (err != -EAGAIN || has_op(cmds, count, IPCC_SEM_OP_TRYWAIT)) {
-		if (err || fuse_reply_write(req, size) == 0) {
-			pthread_rwlock_unlock(&p->lock);
-			if (err)
-				fuse_reply_err(req, -err);
-			return;
-		}
-		/* the writer is gone: give back what it took */
-		ipcc_semset_give_back(p->set, cmds, count);
-		pthread_rwlock_unlock(&p->lock);
+	pthread_rwlock_unlock(&p->lock);
+	/* the node is not touched after this: it may go with the reply */
+	if (err == -EAGAIN && !has_op(cmds, count, IPCC_SEM_OP_TRYWAIT)) {
+		err = start_job(req, semid, cmds, count, size);
+		if (err)
+			fuse_reply_err(req, -err);
 		return;
 	}
-	pthread_rwlock_unlock(&p->lock);
-	err = start_job(req, semid, cmds, count, size);
 	if (err)
 		fuse_reply_err(req, -err);
+	else if (fuse_reply_write(req, size) != 0)
+		give_back_id(semid, cmds, count);
 }
 
 static void ssem_release(fuse_req_t req, fuse_ino_t ino,
