@@ -65,6 +65,7 @@ int ipcc_sem_iter_next(ipcc_sem_iter *it, struct ipcc_sem_stat *st)
 		st->cgid = set.cgid;
 		st->otime = set.otime;
 		st->ctime = set.ctime;
+		ipcc_sem_stat_times(st);
 		if (add_counts(st) == 0)
 			return 1;
 	}

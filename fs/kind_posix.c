@@ -55,22 +55,17 @@ static void drop_file(struct fs_open *o)
 	file_free((struct posix_file *)o);
 }
 
-/* Gives p to a new handle in fi; on failure p is left to the caller. */
-static int file_new(struct fs_state *s, ipcc_pshm *p,
-                    struct fuse_file_info *fi)
+/* A handle owning p; NULL (p left to the caller) when out of memory. */
+static struct posix_file *file_new(struct fs_state *s, ipcc_pshm *p)
 {
 	struct posix_file *f = calloc(1, sizeof(*f));
 
 	if (!f)
-		return -ENOMEM;
+		return NULL;
 	f->p = p;
 	f->s = s;
 	fs_open_add(s, &f->open, drop_file);
-	fi->fh = (uintptr_t)f;
-	/* no page cache: other processes map the same memory */
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	return 0;
+	return f;
 }
 
 /* A name looked up (not created): bad names are simply not there. */
@@ -217,6 +212,7 @@ static void posix_create(fuse_req_t req, int by_id, const char *name,
 	struct fs_state *fs = fs_state_of(req);
 	struct fuse_entry_param e;
 	struct fs_cred_saved cred;
+	struct posix_file *f;
 	struct fs_node *n;
 	struct stat st;
 	ipcc_pshm *p;
@@ -247,18 +243,15 @@ static void posix_create(fuse_req_t req, int by_id, const char *name,
 		err = -ENOMEM;
 		goto out_unlink;
 	}
-	err = file_new(fs, p, fi);
-	if (err) {
+	f = file_new(fs, p);
+	if (!f) {
 		fs_node_forget(fs->nodes, n->id, 1);
+		err = -ENOMEM;
 		goto out_unlink;
 	}
 	fs_entry_init(&e, n->id);
 	pstat_to_stat(&st, &e.attr);
-	if (fuse_reply_create(req, &e, fi) != 0) {
-		/* the caller is gone; the object stays */
-		fs_node_forget(fs->nodes, n->id, 1);
-		file_free((struct posix_file *)(uintptr_t)fi->fh);
-	}
+	fs_reply_create(req, &e, fi, &f->open);
 	return;
 
 out_unlink:
@@ -274,6 +267,7 @@ static void posix_open(fuse_req_t req, fuse_ino_t ino,
 {
 	struct fs_state *fs = fs_state_of(req);
 	struct fs_node *n = fs_node_find(fs->nodes, ino);
+	struct posix_file *f = NULL;
 	struct stat st;
 	ipcc_pshm *p;
 	int err;
@@ -293,15 +287,14 @@ static void posix_open(fuse_req_t req, fuse_ino_t ino,
 		err = -ENOENT;
 	if (!err && (fi->flags & O_TRUNC))
 		err = ipcc_pshm_resize(p, 0);
-	if (!err)
-		err = file_new(fs, p, fi);
+	if (!err && !(f = file_new(fs, p)))
+		err = -ENOMEM;
 	if (err) {
 		ipcc_pshm_close(p);
 		fuse_reply_err(req, -err);
 		return;
 	}
-	if (fuse_reply_open(req, fi) != 0)
-		file_free((struct posix_file *)(uintptr_t)fi->fh);
+	fs_reply_open(req, fi, &f->open);
 }
 
 /* Below this splice's extra system calls cost more than a copy saves. */

@@ -153,13 +153,7 @@ static void reply_new_node(fuse_req_t req, const char *name, int by_key,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fi->fh = (uintptr_t)f;
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	if (fuse_reply_create(req, &e, fi) != 0) {
-		file_free(f);
-		fs_node_forget(fs->nodes, n->id, 1);
-	}
+	fs_reply_create(req, &e, fi, &f->open);
 	return;
 
 out_close:
@@ -306,12 +300,7 @@ static void sem_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fi->fh = (uintptr_t)f;
-	/* values are never cached; seekable so that >> works */
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	if (fuse_reply_open(req, fi) != 0)
-		file_free(f);
+	fs_reply_open(req, fi, &f->open);
 }
 
 static void sem_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -527,5 +516,6 @@ const struct fs_kind fs_kind_sem = {
 	.write = sem_write,
 	.release = sem_release,
 	.xattrs = sem_xattrs,
+	.dir_xattrs = fs_dir_xattrs_sem,
 	.node_free = node_free,
 };

@@ -483,11 +483,7 @@ static void sysv_create(fuse_req_t req, int by_id, const char *name,
 	}
 	fs_entry_init(&e, node_of(shmid));
 	shm_to_stat(&s, &e.attr);
-	fi->fh = (uintptr_t)f;
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	if (fuse_reply_create(req, &e, fi) != 0)
-		file_free(f);   /* the caller is gone; the segment stays */
+	fs_reply_create(req, &e, fi, &f->open);
 	return;
 
 out_free:
@@ -526,12 +522,7 @@ static void sysv_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			return;
 		}
 	}
-	fi->fh = (uintptr_t)f;
-	/* no page cache: every read and write reaches the segment */
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	if (fuse_reply_open(req, fi) != 0)
-		file_free(f);
+	fs_reply_open(req, fi, &f->open);
 }
 
 static void sysv_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -660,6 +651,7 @@ const struct fs_kind fs_kind_sysv = {
 	.write = sysv_write,
 	.release = sysv_release,
 	.xattrs = sysv_xattrs,
+	.dir_xattrs = fs_dir_xattrs_shm,
 	.init = sysv_init,
 	.destroy = sysv_destroy,
 };

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "nodes.h"
 
 void fs_entry_init(struct fuse_entry_param *e, fuse_ino_t ino)
 {
@@ -21,6 +22,32 @@ void fs_time_set(struct timespec *ts, int64_t sec, int64_t fallback)
 {
 	ts->tv_sec = (time_t)(sec ? sec : fallback);
 	ts->tv_nsec = 0;
+}
+
+static void set_handle(struct fuse_file_info *fi, struct fs_open *o)
+{
+	fi->fh = (uintptr_t)o;
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+}
+
+void fs_reply_open(fuse_req_t req, struct fuse_file_info *fi,
+                   struct fs_open *o)
+{
+	set_handle(fi, o);
+	if (fuse_reply_open(req, fi) != 0)
+		o->drop(o);
+}
+
+void fs_reply_create(fuse_req_t req, const struct fuse_entry_param *e,
+                     struct fuse_file_info *fi, struct fs_open *o)
+{
+	set_handle(fi, o);
+	if (fuse_reply_create(req, e, fi) != 0) {
+		/* the caller is gone; the object stays */
+		o->drop(o);
+		fs_node_forget(fs_state_of(req)->nodes, e->ino, 1);
+	}
 }
 
 int fs_is_glibc_sem(const char *name)
