@@ -698,7 +698,8 @@ typedef struct ipcc_psem ipcc_psem;
  * value (<= IPCC_SEM_VALUE_MAX), exactly mode & 0777 (no umask) and the
  * process's fsuid/fsgid as owner; it appears complete (written, then
  * linked into place) or not at all.  -ENOENT, -EEXIST, -EACCES, -EINVAL,
- * -ENAMETOOLONG, -ERANGE.
+ * -ENAMETOOLONG, -ERANGE; -ENOTSUP when the served /dev/shm's semaphores
+ * are another C library's (ipcc_ns_sem_ok).
  */
 int ipcc_psem_open(const char *name, int oflag, mode_t mode, unsigned value,
                    ipcc_psem **out);

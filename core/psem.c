@@ -221,6 +221,10 @@ int ipcc_psem_open(const char *name, int oflag, mode_t mode, unsigned value,
 	err = file_name(name, (oflag & O_CREAT) != 0, fname);
 	if (err)
 		return err;
+	/* a container's semaphores of another C library: never touched */
+	err = ipcc_ns_sem_ok();
+	if (err)
+		return err;
 	if ((oflag & O_CREAT) && value > IPCC_SEM_VALUE_MAX)
 		return -ERANGE;
 	dfd = ipcc_shm_dir_fd();

@@ -120,13 +120,7 @@ static void reply_new_node(fuse_req_t req, const char *name,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fi->fh = (uintptr_t)f;
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	if (fuse_reply_create(req, &e, fi) != 0) {
-		file_free(f);
-		fs_node_forget(fs->nodes, n->id, 1);
-	}
+	fs_reply_create(req, &e, fi, &f->open);
 }
 
 static void psem_lookup(fuse_req_t req, int by_id, const char *name)
@@ -292,11 +286,7 @@ static void psem_open(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fi->fh = (uintptr_t)f;
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	if (fuse_reply_open(req, fi) != 0)
-		file_free(f);
+	fs_reply_open(req, fi, &f->open);
 }
 
 static void psem_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -194,13 +194,7 @@ static void reply_new_node(fuse_req_t req, const char *name, ipcc_semset *set,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fi->fh = (uintptr_t)f;
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	if (fuse_reply_create(req, &e, fi) != 0) {
-		file_free(f);
-		fs_node_forget(fs->nodes, n->id, 1);
-	}
+	fs_reply_create(req, &e, fi, &f->open);
 	return;
 
 out_close:
@@ -421,12 +415,7 @@ static void ssem_open(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fi->fh = (uintptr_t)f;
-	/* values are never cached; seekable so that >> works */
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	if (fuse_reply_open(req, fi) != 0)
-		file_free(f);
+	fs_reply_open(req, fi, &f->open);
 }
 
 /* "v0\nv1\n..." of every semaphore, in one GETALL. */
@@ -758,5 +747,6 @@ const struct fs_kind fs_kind_sysv_sem = {
 	.write = ssem_write,
 	.release = ssem_release,
 	.xattrs = ssem_xattrs,
+	.dir_xattrs = fs_dir_xattrs_sem,
 	.node_free = node_free,
 };
