@@ -8,11 +8,13 @@
  * Every lookup makes a fresh node (as in sem/: a write blocked on one
  * inode must not hold up another shell's post); nodes keep only the name,
  * and each open file holds its own mapping of the semaphore, so a file
- * opened before an rm keeps working on the nameless semaphore.
+ * opened before an rm keeps working on the nameless semaphore.  A blocked
+ * write holds its file (a reference), which may be released meanwhile.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,7 @@ struct psem_file {
 	pthread_mutex_t lock;
 	char line[16];          /* the value read at offset 0, "%u\n" */
 	size_t len;
+	atomic_uint refs;       /* the open file's, and each blocked write's */
 };
 
 static struct psem_file *file_of(const struct fuse_file_info *fi)
@@ -62,12 +65,20 @@ static int name_ok(const char *name)
 	return err == -ENAMETOOLONG ? err : (err ? -ENOENT : 0);
 }
 
-static void file_free(struct psem_file *f)
+static void file_put(struct psem_file *f)
 {
-	fs_open_del(f->s, &f->open);
+	if (atomic_fetch_sub(&f->refs, 1) != 1)
+		return;
 	ipcc_psem_close(f->sem);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
+}
+
+/* The file is closed; a write still blocked on it keeps its mapping. */
+static void file_free(struct psem_file *f)
+{
+	fs_open_del(f->s, &f->open);
+	file_put(f);
 }
 
 static void drop_file(struct fs_open *o)
@@ -86,6 +97,7 @@ static struct psem_file *file_new(struct fs_state *s, ipcc_psem *sem)
 	}
 	f->sem = sem;
 	f->s = s;
+	atomic_init(&f->refs, 1);
 	pthread_mutex_init(&f->lock, NULL);
 	fs_open_add(s, &f->open, drop_file);
 	return f;
@@ -329,10 +341,10 @@ static void reply_write(fuse_req_t req, ipcc_psem *sem,
 		ipcc_psem_give_back(sem, cmds, count);  /* the writer is gone */
 }
 
-/* A write that may block, on the waiter pool, with its own mapping. */
+/* A write that may block, on the waiter pool, holding its file. */
 struct psem_job {
 	struct fs_job job;      /* first */
-	ipcc_psem *sem;
+	struct psem_file *f;
 	size_t size;
 	size_t count;
 	struct ipcc_sem_cmd cmds[IPCC_SEM_CMD_MAX];
@@ -342,21 +354,21 @@ static int job_run(struct fs_job *job, const struct ipcc_cancel *cancel)
 {
 	struct psem_job *j = (struct psem_job *)job;
 
-	return ipcc_psem_run(j->sem, j->cmds, j->count, cancel, NULL);
+	return ipcc_psem_run(j->f->sem, j->cmds, j->count, cancel, NULL);
 }
 
 static void job_reply(struct fs_job *job, fuse_req_t req, int result)
 {
 	struct psem_job *j = (struct psem_job *)job;
 
-	reply_write(req, j->sem, j->cmds, j->count, result, j->size);
+	reply_write(req, j->f->sem, j->cmds, j->count, result, j->size);
 }
 
 static void job_free(struct fs_job *job)
 {
 	struct psem_job *j = (struct psem_job *)job;
 
-	ipcc_psem_close(j->sem);
+	file_put(j->f);
 	free(j);
 }
 
@@ -400,20 +412,23 @@ static void psem_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		return;
 	}
 	j = calloc(1, sizeof(*j));
-	err = j ? ipcc_psem_dup(f->sem, &j->sem) : -ENOMEM;
-	if (!err) {
-		j->job.run = job_run;
-		j->job.reply = job_reply;
-		j->job.free = job_free;
-		j->size = size;
-		j->count = count;
-		memcpy(j->cmds, cmds, count * sizeof(*cmds));
-		err = fs_job_start(req, &j->job);
-		if (!err)
-			return;         /* the pool replies */
-		ipcc_psem_close(j->sem);
+	if (!j) {
+		fuse_reply_err(req, ENOMEM);
+		return;
 	}
-	free(j);
+	/* the writer's file may be released before the job ends */
+	atomic_fetch_add(&f->refs, 1);
+	j->f = f;
+	j->job.run = job_run;
+	j->job.reply = job_reply;
+	j->job.free = job_free;
+	j->size = size;
+	j->count = count;
+	memcpy(j->cmds, cmds, count * sizeof(*cmds));
+	err = fs_job_start(req, &j->job);
+	if (!err)
+		return;         /* the pool replies */
+	job_free(&j->job);
 	fuse_reply_err(req, -err);
 }
 

@@ -530,6 +530,38 @@ static void test_cancel(void)
 	CHECK_OK(ipcc_psem_unlink(name));
 }
 
+/* A second handle on the same semaphore outlives the first and the name. */
+static void test_dup(void)
+{
+	char name[IPCC_NAME_MAX + 1];
+	ipcc_psem *p = NULL, *d = NULL;
+
+	fx_name("dup", name);
+	REQUIRE_OK(ipcc_psem_open(name, O_RDWR | O_CREAT, 0600, 2, &p));
+	REQUIRE_OK(ipcc_psem_dup(p, &d));
+	CHECK_EQ(ipcc_psem_created(d), 1);
+	CHECK_OK(ipcc_psem_unlink(name));
+	ipcc_psem_close(p);
+	CHECK_EQ(value_of(d), 2);
+	CHECK_OK(ipcc_psem_post(d, 1));
+	CHECK_EQ(value_of(d), 3);
+	ipcc_psem_close(d);
+	/* a read-only one stays read-only */
+	REQUIRE_OK(ipcc_psem_open(name, O_RDWR | O_CREAT, 0600, 0, &p));
+	CHECK_OK(ipcc_psem_open(name, O_RDONLY, 0, 0, &d));
+	ipcc_psem_close(p);
+	p = d;
+	d = NULL;
+	if (p) {
+		CHECK_OK(ipcc_psem_dup(p, &d));
+		if (d)
+			CHECK_ERR(ipcc_psem_post(d, 1), EBADF);
+		ipcc_psem_close(d);
+		ipcc_psem_close(p);
+	}
+	CHECK_OK(ipcc_psem_unlink(name));
+}
+
 static void test_unlink_under_waiter(void)
 {
 	char name[IPCC_NAME_MAX + 1];
@@ -744,6 +776,7 @@ int main(void)
 	RUN(test_overflow);
 	RUN(test_waits);
 	RUN(test_cancel);
+	RUN(test_dup);
 	RUN(test_unlink_under_waiter);
 	RUN(test_run);
 	RUN(test_set_and_iter);
