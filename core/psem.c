@@ -11,10 +11,19 @@
  * Creating is race-free as in sem_open: the sem_t is written into a file
  * no one can see yet, which is then linked into place, so an opener
  * never finds a half-made semaphore.
+ *
+ * Anyone allowed to write the file may also truncate it under our
+ * mapping; the next touch of the mapping would then raise SIGBUS and end
+ * the daemon.  Every sem_* call on a mapping therefore runs with SIGBUS
+ * caught for that thread (sem_call): such a call fails with -EIO instead,
+ * and a SIGBUS that is not ours goes on as if we were not there.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +46,58 @@ struct ipcc_psem {
 	sem_t *sem;
 	int writable;
 	int created;
+	atomic_int broken;      /* its file was cut short under the mapping */
 };
+
+/* ---- SIGBUS from a file cut short under the mapping ---- */
+
+/*
+ * The C library's sem_* cannot be left halfway (a wait's cleanup touches
+ * the semaphore again), so a fault is not jumped out of: the handler puts
+ * a private zero page where the file's page was, the call finishes on
+ * it, and sem_call then reports EIO and marks the handle broken.
+ */
+static __thread char *bus_page;         /* the mapping a sem_call is on */
+static __thread volatile sig_atomic_t bus_hit;
+static struct sigaction bus_prev;
+static long bus_pagesize;
+static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
+
+static void on_bus(int sig, siginfo_t *si, void *ctx)
+{
+	char *a = si->si_addr;
+
+	if (bus_page && a >= bus_page && a < bus_page + bus_pagesize &&
+	    mmap(bus_page, (size_t)bus_pagesize, PROT_READ | PROT_WRITE,
+	         MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) != MAP_FAILED) {
+		bus_hit = 1;
+		return;
+	}
+	/* not ours: whoever was there before */
+	if ((bus_prev.sa_flags & SA_SIGINFO) && bus_prev.sa_sigaction) {
+		bus_prev.sa_sigaction(sig, si, ctx);
+	} else if (bus_prev.sa_handler != SIG_DFL &&
+	           bus_prev.sa_handler != SIG_IGN) {
+		bus_prev.sa_handler(sig);
+	} else {
+		/* the fault comes again on return, with the default action */
+		sigaction(SIGBUS, &bus_prev, NULL);
+	}
+}
+
+static void bus_install(void)
+{
+	struct sigaction sa;
+
+	bus_pagesize = sysconf(_SC_PAGESIZE);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_bus;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &bus_prev);
+}
+
+enum sem_op { CALL_POST, CALL_TRYWAIT, CALL_CLOCKWAIT, CALL_VALUE };
 
 /* "sem.<name>" from a checked name. */
 static int file_name(const char *name, int for_create, char buf[FNAME_MAX])
@@ -279,16 +339,65 @@ static int count_ok(unsigned n)
 	return n > IPCC_SEM_VALUE_MAX ? -ERANGE : 0;
 }
 
+/*
+ * One sem_* call on p's mapping, as the C library answers it (-1 and
+ * errno), or -1 with errno EIO if the file was cut short under it (then
+ * and ever after).  The thread may block every signal (FUSE workers do):
+ * SIGBUS is let through for the call, as a blocked fault signal would
+ * end the process.
+ */
+static int sem_call(ipcc_psem *p, enum sem_op op, const struct timespec *abs,
+                    int *value)
+{
+	sigset_t bus, old;
+	int r = -1, saved;
+
+	if (atomic_load(&p->broken)) {
+		errno = EIO;
+		return -1;
+	}
+	pthread_once(&bus_once, bus_install);
+	sigemptyset(&bus);
+	sigaddset(&bus, SIGBUS);
+	pthread_sigmask(SIG_UNBLOCK, &bus, &old);
+	bus_hit = 0;
+	bus_page = (char *)p->sem;
+	switch (op) {
+	case CALL_POST:
+		r = sem_post(p->sem);
+		break;
+	case CALL_TRYWAIT:
+		r = sem_trywait(p->sem);
+		break;
+	case CALL_CLOCKWAIT:
+		r = sem_clockwait(p->sem, CLOCK_MONOTONIC, abs);
+		break;
+	case CALL_VALUE:
+		r = sem_getvalue(p->sem, value);
+		break;
+	}
+	saved = errno;
+	bus_page = NULL;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (bus_hit) {
+		atomic_store(&p->broken, 1);
+		saved = EIO;
+		r = -1;
+	}
+	errno = saved;
+	return r;
+}
+
 /* Posts n without the command limit (for giving back). */
 static int post_n(ipcc_psem *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (sem_post(p->sem) < 0) {
+		if (sem_call(p, CALL_POST, NULL, NULL) < 0) {
 			int err = errno == EOVERFLOW ? -ERANGE : -errno;
 
 			/* take back what went in: all or nothing */
 			while (i-- > 0)
-				sem_trywait(p->sem);
+				sem_call(p, CALL_TRYWAIT, NULL, NULL);
 			return err;
 		}
 	}
@@ -298,7 +407,7 @@ static int post_n(ipcc_psem *p, size_t n)
 static void give_back(ipcc_psem *p, unsigned taken)
 {
 	while (taken--)
-		sem_post(p->sem);
+		sem_call(p, CALL_POST, NULL, NULL);
 }
 
 int ipcc_psem_post(ipcc_psem *p, unsigned n)
@@ -320,7 +429,19 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
 
-/* One unit, by deadline (monotonic ns, -1: none), asking cancel. */
+/* Whether the file still holds the whole sem_t we mapped. */
+static int intact(const ipcc_psem *p)
+{
+	struct stat st;
+
+	return !atomic_load(&p->broken) && fstat(p->fd, &st) == 0 &&
+	       st.st_size >= (off_t)sizeof(sem_t);
+}
+
+/*
+ * One unit, by deadline (monotonic ns, -1: none), asking cancel; in
+ * chunks of at most IPCC_CANCEL_POLL_MS, with or without a hook.
+ */
 static int wait_one(ipcc_psem *p, int64_t deadline,
                     const struct ipcc_cancel *cancel)
 {
@@ -330,19 +451,20 @@ static int wait_one(ipcc_psem *p, int64_t deadline,
 
 		if (cancel && cancel->cancelled(cancel->arg))
 			return -EINTR;
-		if (!cancel && deadline < 0) {
-			if (sem_wait(p->sem) == 0)
-				return 0;
-			return -errno;  /* EINTR: how a caller without a hook cancels */
-		}
+		/*
+		 * The futex call of a wait on a file cut short fails with
+		 * EFAULT, which the C library takes for a fatal error: look
+		 * before each chunk (a cut inside one ends in SIGBUS, caught).
+		 */
+		if (!intact(p))
+			return -EIO;
 		now = now_ns();
 		until = deadline;
-		if (cancel && (until < 0 ||
-		               until - now > IPCC_CANCEL_POLL_MS * 1000000LL))
+		if (until < 0 || until - now > IPCC_CANCEL_POLL_MS * 1000000LL)
 			until = now + IPCC_CANCEL_POLL_MS * 1000000LL;
 		abs.tv_sec = (time_t)(until / NSEC_PER_SEC);
 		abs.tv_nsec = (long)(until % NSEC_PER_SEC);
-		if (sem_clockwait(p->sem, CLOCK_MONOTONIC, &abs) == 0)
+		if (sem_call(p, CALL_CLOCKWAIT, &abs, NULL) == 0)
 			return 0;
 		switch (errno) {
 		case ETIMEDOUT:
@@ -395,7 +517,7 @@ int ipcc_psem_trywait(ipcc_psem *p, unsigned n)
 	if (!p->writable)
 		return -EBADF;
 	for (unsigned i = 0; i < n; i++) {
-		if (sem_trywait(p->sem) < 0) {
+		if (sem_call(p, CALL_TRYWAIT, NULL, NULL) < 0) {
 			err = -errno;
 			give_back(p, i);
 			return err;
@@ -408,7 +530,8 @@ int ipcc_psem_value(const ipcc_psem *p, unsigned *value)
 {
 	int v;
 
-	if (sem_getvalue(p->sem, &v) < 0)
+	/* broken may be set: a note about the file, not a change of p */
+	if (sem_call((ipcc_psem *)p, CALL_VALUE, NULL, &v) < 0)
 		return -errno;
 	*value = v < 0 ? 0 : (unsigned)v;
 	return 0;

@@ -503,3 +503,27 @@ def test_c_program_meets_the_same_semaphore(mnt, ipc, procs, tmp_path):
     assert util.read_file(ppath(mnt, n)) == b'3\n'
     ok(ppath(mnt, n), 'wait 3')
     assert value(n) == 0
+
+
+def test_file_cut_short_under_a_waiter(mnt, ipc, procs):
+    """Whoever may write /dev/shm/sem.<name> may also truncate it while the
+    daemon has it mapped: the blocked write fails (EIO), the daemon lives
+    on, and the name is no longer a semaphore (EINVAL)."""
+    n = ipc.psem(mode=0o666)
+    p = ppath(mnt, n)
+    w = spawn_waiter(procs, p, b'wait')
+    wait_blocked(n)
+    fd = os.open(p, os.O_RDWR)
+    try:
+        os.truncate(util.psem_path(n), 0)
+        assert waiter_result(w) == 'EIO'
+        # an open file: EIO from now on, reading and writing
+        util.expect_errno(errno.EIO, os.pread, fd, 16, 0)
+        util.expect_errno(errno.EIO, os.write, fd, b'post')
+    finally:
+        os.close(fd)
+    assert mnt.alive()
+    util.expect_errno(errno.EINVAL, util.read_file, p)
+    # the rest of the mount answers
+    other = ipc.psem(value=2)
+    assert util.read_file(ppath(mnt, other)) == b'2\n'

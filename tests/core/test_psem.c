@@ -562,6 +562,57 @@ static void test_dup(void)
 	CHECK_OK(ipcc_psem_unlink(name));
 }
 
+/*
+ * Whoever may write the file may truncate it under our mapping: every
+ * call then fails with EIO, a blocked waiter included, and the process
+ * lives on (a SIGBUS would end it).
+ */
+static void test_truncated_under_us(void)
+{
+	char name[IPCC_NAME_MAX + 1];
+	struct waiter w;
+	ipcc_psem *p = NULL, *p2 = NULL;
+	unsigned v;
+
+	fx_name("trunc", name);
+	REQUIRE_OK(ipcc_psem_open(name, O_RDWR | O_CREAT, 0600, 1, &p));
+	REQUIRE_OK(ipcc_psem_open(name, O_RDWR, 0, 0, &p2));
+	REQUIRE_OK(waiter_start(&w, p2, 2, 1));
+	CHECK(still_waiting(&w, 100));
+	REQUIRE_OK(truncate(file_of(name), 0));
+	CHECK_ERR(ipcc_psem_post(p, 1), EIO);
+	CHECK_ERR(ipcc_psem_trywait(p, 1), EIO);
+	CHECK_ERR(ipcc_psem_value(p, &v), EIO);
+	{
+		struct timespec t = { 0, 1000000 };
+
+		CHECK_ERR(ipcc_psem_wait(p, 1, &t, NULL), EIO);
+	}
+	/* the blocked one finds out at its next poll of the cancel hook */
+	CHECK_ERR(waiter_join(&w), EIO);
+	/* and opening it again: not a semaphore any more */
+	ipcc_psem_close(p);
+	ipcc_psem_close(p2);
+	CHECK_ERR(ipcc_psem_open(name, O_RDWR, 0, 0, &p), EINVAL);
+	CHECK_OK(ipcc_psem_unlink(name));
+	/* a SIGBUS that is not ours still ends a process as before */
+	{
+		pid_t pid;
+		int status;
+
+		fflush(stdout);
+		pid = fork();
+		REQUIRE(pid >= 0);
+		if (pid == 0) {
+			signal(SIGBUS, SIG_DFL);
+			raise(SIGBUS);
+			_exit(0);
+		}
+		REQUIRE(waitpid(pid, &status, 0) == pid);
+		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
+	}
+}
+
 static void test_unlink_under_waiter(void)
 {
 	char name[IPCC_NAME_MAX + 1];
@@ -777,6 +828,7 @@ int main(void)
 	RUN(test_waits);
 	RUN(test_cancel);
 	RUN(test_dup);
+	RUN(test_truncated_under_us);
 	RUN(test_unlink_under_waiter);
 	RUN(test_run);
 	RUN(test_set_and_iter);
