@@ -687,7 +687,10 @@ void ipcc_semset_iter_free(ipcc_semset_iter *it);
  * calls on the mapped file, so programs using sem_open meet the same
  * semaphore.  Permissions are the kernel's file checks on that file.
  * A file whose size is not sizeof(sem_t) is not a semaphore this C
- * library made: -EINVAL, and it is never written.
+ * library made: -EINVAL, and it is never written.  A file cut short
+ * while mapped (by anyone allowed to write it) makes every later call on
+ * the handle fail with -EIO (a blocked wait too, within
+ * IPCC_CANCEL_POLL_MS), never a SIGBUS.
  * Names as ipcc_name_check (for_create on O_CREAT).
  */
 typedef struct ipcc_psem ipcc_psem;
