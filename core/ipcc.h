@@ -353,12 +353,14 @@ enum ipcc_sem_op {
 	IPCC_SEM_OP_TRYWAIT,    /* trywait [N] */
 	IPCC_SEM_OP_TIMEDWAIT,  /* timedwait SECONDS */
 	IPCC_SEM_OP_SET,        /* set N */
+	IPCC_SEM_OP_ZERO,       /* zero: wait for 0 (sysv-sem/ dialect only) */
 };
 
 struct ipcc_sem_cmd {
 	enum ipcc_sem_op op;
 	unsigned n;                 /* count, or the value for set */
 	struct timespec timeout;    /* timedwait only */
+	unsigned index;             /* semaphore of the set ("I:"), else 0 */
 };
 
 /* Largest write accepted by the parser, and most commands in one write. */
@@ -380,6 +382,21 @@ struct ipcc_sem_cmd {
  */
 int ipcc_sem_cmd_parse(const char *buf, size_t len, struct ipcc_sem_cmd *cmds,
                        size_t max, size_t *count);
+
+/*
+ * The sysv-sem/ dialect of the same language: each command may start
+ * with a semaphore index and a colon ("2:post 3"; digits only, no blanks
+ * around the colon; none means 0), and there is one more word, "zero"
+ * (wait for the value 0, no argument; n is 0).  "set N" must be the only
+ * command of its write.  Errors as ipcc_sem_cmd_parse, and -EINVAL for an
+ * index of more than IPCC_SEMSET_INDEX_MAX (no set can have it), an
+ * empty or malformed index, or set with other commands.  Whether the
+ * index exists in a given set is the runner's check (-EINVAL).
+ */
+#define IPCC_SEMSET_INDEX_MAX 65535u
+int ipcc_semset_cmd_parse(const char *buf, size_t len,
+                          struct ipcc_sem_cmd *cmds, size_t max,
+                          size_t *count);
 
 /* Runs one parsed command (wait and timedwait block; see ipcc_sem_wait). */
 int ipcc_sem_cmd_run(ipcc_sem *sem, const struct ipcc_sem_cmd *cmd);
@@ -793,6 +810,211 @@ int ipcc_mq_iter_new(ipcc_mq_iter **out);
 int ipcc_mq_iter_next(ipcc_mq_iter *it, char name[IPCC_MQ_NAME_MAX + 1],
                       struct ipcc_mq_stat *st);
 void ipcc_mq_iter_free(ipcc_mq_iter *it);
+/* System V semaphore sets (sysv-sem/)                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Any System V semaphore set, of any size, by key or by id.  Never
+ * SEM_UNDO.  Operations on a handle whose set was removed fail with
+ * -EIDRM.
+ */
+struct ipcc_semset_stat {
+	key_t key;          /* IPC_PRIVATE (0) for private sets */
+	int semid;
+	unsigned nsems;
+	mode_t mode;        /* permission bits only (0777) */
+	uid_t uid, cuid;
+	gid_t gid, cgid;
+	int64_t otime, ctime;   /* seconds since the epoch; otime 0: no semop yet */
+};
+
+typedef struct ipcc_semset ipcc_semset;
+
+/* flags for ipcc_semset_create */
+#define IPCC_SEMSET_EXCL 0x1u     /* -EEXIST if the key has a set */
+
+/*
+ * Creates a set of nsems (1..SEMMSL) semaphores, all 0, with exactly
+ * mode & 0777, under key (IPC_PRIVATE: always a new set).  Without
+ * IPCC_SEMSET_EXCL an existing set under key is opened instead, whatever
+ * its size.  *created (may be NULL) tells which.  The creator and owner
+ * are the calling process's effective ids (as semget).  -EINVAL for nsems
+ * 0 or above SEMMSL, -EEXIST, -ENOSPC, -EACCES (existing set).
+ */
+int ipcc_semset_create(key_t key, unsigned nsems, mode_t mode, unsigned flags,
+                       int *created, ipcc_semset **out);
+/* The live set with this key: -ENOENT if none, -EINVAL for IPC_PRIVATE. */
+int ipcc_semset_open_key(key_t key, ipcc_semset **out);
+/* The live set with this id: -ENOENT if none. */
+int ipcc_semset_open_id(int semid, ipcc_semset **out);
+/* NULL is ignored; the set stays. */
+void ipcc_semset_close(ipcc_semset *s);
+
+int ipcc_semset_id(const ipcc_semset *s);
+unsigned ipcc_semset_nsems(const ipcc_semset *s);
+
+/*
+ * IPC_STAT (SEM_STAT_ANY when we may not read it).  Cheap: it never asks
+ * for the per-semaphore waiter counts (the kernel walks every waiter for
+ * those): see ipcc_semset_counts.
+ */
+int ipcc_semset_stat(const ipcc_semset *s, struct ipcc_semset_stat *st);
+/* The same by id, without a handle: -ENOENT if no such set. */
+int ipcc_semset_stat_id(int semid, struct ipcc_semset_stat *st);
+
+/*
+ * Per semaphore, for the first n (n >= nsems to get them all): ncnt
+ * (waiting for the value to grow), zcnt (waiting for zero), pid (last
+ * operation).  Any array may be NULL.  Returns nsems.
+ */
+int ipcc_semset_counts(const ipcc_semset *s, unsigned *ncnt, unsigned *zcnt,
+                       pid_t *pid, size_t n);
+/* GETALL: values of the first n semaphores, in one step.  Returns nsems. */
+int ipcc_semset_values(const ipcc_semset *s, unsigned *values, size_t n);
+/*
+ * SETVAL of semaphore index: waiters that can now proceed wake.
+ * -EINVAL for an index past the set, -ERANGE above IPCC_SEM_VALUE_MAX.
+ */
+int ipcc_semset_setval(ipcc_semset *s, unsigned index, unsigned value);
+/* IPC_SET; (mode_t)-1, (uid_t)-1, (gid_t)-1: unchanged. */
+int ipcc_semset_set_perm(ipcc_semset *s, mode_t mode, uid_t uid, gid_t gid);
+/* IPC_RMID: waiters fail with -EIDRM. */
+int ipcc_semset_remove(ipcc_semset *s);
+/*
+ * Gives a set nobody has used yet (otime 0) another number of semaphores:
+ * removes it and creates one of nsems under the same key with the same
+ * mode, moving the handle to it (the id changes; owner and creator are
+ * the caller's, as for a create).  Same nsems: nothing done.  -EBUSY
+ * once a semop was done on it, -EINVAL for IPC_PRIVATE or a bad nsems,
+ * -EEXIST if another process took the key in between (the old set is
+ * gone then; the handle answers -EIDRM).
+ */
+int ipcc_semset_resize(ipcc_semset *s, unsigned nsems);
+
+/*
+ * Performs parsed sysv-sem/ commands (ipcc_semset_cmd_parse) as ONE
+ * semop, all or nothing, in the order written: post N adds N, wait N
+ * and trywait N take N, timedwait takes 1, zero waits for 0.  It blocks
+ * until all can proceed, except that a trywait makes the whole call
+ * IPC_NOWAIT (-EAGAIN) and a timedwait bounds it (-ETIMEDOUT; with
+ * several, the shortest wins; trywait wins over timedwait).  cancel
+ * (may be NULL) is polled as struct ipcc_cancel says; -EINTR takes
+ * nothing.  A single set command is a SETVAL instead (it must be alone).
+ * -EINVAL: no commands, an index past the set, set with others;
+ * -ERANGE: a value would pass IPCC_SEM_VALUE_MAX; -EIDRM: removed
+ * (also while blocked); -EACCES.  Never SEM_UNDO.
+ */
+int ipcc_semset_run(ipcc_semset *s, const struct ipcc_sem_cmd *cmds,
+                    size_t count, const struct ipcc_cancel *cancel);
+/*
+ * The same, never blocking: -EAGAIN where ipcc_semset_run would wait
+ * (also for a timedwait), nothing done.  For answering the writes that
+ * can go through at once without handing them to a thread.
+ */
+int ipcc_semset_try(ipcc_semset *s, const struct ipcc_sem_cmd *cmds,
+                    size_t count);
+/*
+ * After a successful ipcc_semset_run whose result could not be delivered:
+ * gives back what it took, i.e. for each semaphore whose net change was
+ * negative, posts that much back (one semop, IPC_NOWAIT).  Posts are not
+ * taken back: others may already have seen and used them.  A set never
+ * takes anything back from others.  0 or -errno (-EIDRM if removed).
+ */
+int ipcc_semset_give_back(ipcc_semset *s, const struct ipcc_sem_cmd *cmds,
+                          size_t count);
+
+/*
+ * Every live set (IPC_PRIVATE ones included): /proc/sysvipc/sem read in
+ * one pass, or the SEM_STAT walk without /proc.  No semctl per set.
+ */
+typedef struct ipcc_semset_iter ipcc_semset_iter;
+int ipcc_semset_iter_new(ipcc_semset_iter **out);
+/* 1 and *st filled, 0 at the end, or a negative errno. */
+int ipcc_semset_iter_next(ipcc_semset_iter *it, struct ipcc_semset_stat *st);
+void ipcc_semset_iter_free(ipcc_semset_iter *it);
+
+/* ------------------------------------------------------------------ */
+/* POSIX named semaphores (posix-sem/)                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The semaphores sem_open("/name") makes: on Linux (glibc) the file
+ * sem.<name> in /dev/shm (or the directory given to ipcc_shm_dir_set),
+ * holding one sem_t.  Found relative to that directory, never following
+ * a symlink, regular files only; used through the C library's sem_*
+ * calls on the mapped file, so programs using sem_open meet the same
+ * semaphore.  Permissions are the kernel's file checks on that file.
+ * A file whose size is not sizeof(sem_t) is not a semaphore this C
+ * library made: -EINVAL, and it is never written.  A file cut short
+ * while mapped (by anyone allowed to write it) makes every later call on
+ * the handle fail with -EIO (a blocked wait too, within
+ * IPCC_CANCEL_POLL_MS), never a SIGBUS.
+ * Names as ipcc_name_check (for_create on O_CREAT).
+ */
+typedef struct ipcc_psem ipcc_psem;
+
+/*
+ * oflag: O_RDONLY (value and stat only: post/wait give -EBADF) or
+ * O_RDWR, optionally O_CREAT and O_EXCL.  A created semaphore gets
+ * value (<= IPCC_SEM_VALUE_MAX), exactly mode & 0777 (no umask) and the
+ * process's fsuid/fsgid as owner; it appears complete (written, then
+ * linked into place) or not at all.  -ENOENT, -EEXIST, -EACCES, -EINVAL,
+ * -ENAMETOOLONG, -ERANGE; -ENOTSUP when the served /dev/shm's semaphores
+ * are another C library's (ipcc_ns_sem_ok).
+ */
+int ipcc_psem_open(const char *name, int oflag, mode_t mode, unsigned value,
+                   ipcc_psem **out);
+void ipcc_psem_close(ipcc_psem *p);
+/* A second handle on the same semaphore (even if unlinked meanwhile). */
+int ipcc_psem_dup(const ipcc_psem *p, ipcc_psem **out);
+/* Whether this open created the semaphore. */
+int ipcc_psem_created(const ipcc_psem *p);
+
+/* Adds n (1..IPCC_SEM_VALUE_MAX); -ERANGE past SEM_VALUE_MAX, unchanged. */
+int ipcc_psem_post(ipcc_psem *p, unsigned n);
+/*
+ * Takes n (1..IPCC_SEM_VALUE_MAX) one at a time (POSIX has no atomic
+ * multi-take); a failure midway gives back what it took.  timeout is
+ * relative, NULL for ever: -ETIMEDOUT.  cancel (may be NULL) as struct
+ * ipcc_cancel says: -EINTR, nothing taken.
+ */
+int ipcc_psem_wait(ipcc_psem *p, unsigned n, const struct timespec *timeout,
+                   const struct ipcc_cancel *cancel);
+/* Takes n now or fails with -EAGAIN, taking nothing. */
+int ipcc_psem_trywait(ipcc_psem *p, unsigned n);
+int ipcc_psem_value(const ipcc_psem *p, unsigned *value);
+int ipcc_psem_fstat(const ipcc_psem *p, struct stat *st);
+/* (mode_t)-1 / (uid_t)-1 / (gid_t)-1: unchanged. */
+int ipcc_psem_fset(ipcc_psem *p, mode_t mode, uid_t uid, gid_t gid);
+
+/*
+ * Runs parsed sem/ commands (ipcc_sem_cmd_parse) in order, stopping at
+ * the first that fails (what earlier ones did stays done); set:
+ * -ENOTSUP.  *done (may be NULL) gets the number that succeeded.
+ */
+int ipcc_psem_run(ipcc_psem *p, const struct ipcc_sem_cmd *cmds, size_t count,
+                  const struct ipcc_cancel *cancel, size_t *done);
+/*
+ * After a successful ipcc_psem_run whose result could not be delivered:
+ * posts back everything its waits took.  Posts are not taken back
+ * (others may have used them).
+ */
+int ipcc_psem_give_back(ipcc_psem *p, const struct ipcc_sem_cmd *cmds,
+                        size_t count);
+
+/* By name, without opening (no read permission needed). */
+int ipcc_psem_stat(const char *name, struct stat *st);
+int ipcc_psem_set(const char *name, mode_t mode, uid_t uid, gid_t gid);
+/* sem_unlink: handles and waiters keep the nameless semaphore. */
+int ipcc_psem_unlink(const char *name);
+
+/* Every sem.* regular file of the directory, by name (without "sem."). */
+typedef struct ipcc_psem_iter ipcc_psem_iter;
+int ipcc_psem_iter_new(ipcc_psem_iter **out);
+/* 1 with name and *st, 0 at the end, or a negative errno. */
+int ipcc_psem_iter_next(ipcc_psem_iter *it, char name[IPCC_NAME_MAX + 1],
+                        struct stat *st);
+void ipcc_psem_iter_free(ipcc_psem_iter *it);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,8 @@
 /*
- * The command language written to sem/<name>: parsed completely before
- * anything runs, so a bad write changes nothing.  The parser reads exactly
- * len bytes of untrusted input and needs no NUL terminator.
+ * The command language written to sem/<name>, and its sysv-sem/ dialect
+ * (an "I:" semaphore index, the word zero, set alone): parsed completely
+ * before anything runs, so a bad write changes nothing.  The parser reads
+ * exactly len bytes of untrusted input and needs no NUL terminator.
  */
 #include <errno.h>
 #include <string.h>
@@ -14,18 +15,23 @@
 #define SECONDS_MAX 1000000000L
 #define FRACTION_DIGITS_MAX 9
 
+/* which language a write is in */
+enum dialect { DIALECT_SEM, DIALECT_SEMSET };
+
 struct word {
 	const char *text;
 	size_t len;
 	enum ipcc_sem_op op;
+	int set_only;           /* only in the sysv-sem/ dialect */
 };
 
 static const struct word words[] = {
-	{ "post", 4, IPCC_SEM_OP_POST },
-	{ "wait", 4, IPCC_SEM_OP_WAIT },
-	{ "trywait", 7, IPCC_SEM_OP_TRYWAIT },
-	{ "timedwait", 9, IPCC_SEM_OP_TIMEDWAIT },
-	{ "set", 3, IPCC_SEM_OP_SET },
+	{ "post", 4, IPCC_SEM_OP_POST, 0 },
+	{ "wait", 4, IPCC_SEM_OP_WAIT, 0 },
+	{ "trywait", 7, IPCC_SEM_OP_TRYWAIT, 0 },
+	{ "timedwait", 9, IPCC_SEM_OP_TIMEDWAIT, 0 },
+	{ "set", 3, IPCC_SEM_OP_SET, 0 },
+	{ "zero", 4, IPCC_SEM_OP_ZERO, 1 },
 };
 
 static int is_blank(char c)
@@ -88,18 +94,52 @@ static int parse_seconds(const char *s, size_t len, struct timespec *ts)
 	return 0;
 }
 
-static int parse_line(const char *s, size_t len, struct ipcc_sem_cmd *cmd)
+/*
+ * "I:" before the word (sysv-sem/ dialect): digits then ':'.  Advances
+ * *s / *len past it when there is one.  Any index no set can have is
+ * -EINVAL ("an index past the set"), never -ERANGE.
+ */
+static int parse_index(const char **s, size_t *len, unsigned *index)
+{
+	const char *colon;
+	unsigned long v;
+
+	*index = 0;
+	/* the colon, if any, belongs to the first blank-free run */
+	for (colon = *s; colon < *s + *len && !is_blank(*colon); colon++)
+		if (*colon == ':')
+			break;
+	if (colon == *s + *len || *colon != ':')
+		return 0;
+	if (parse_number(*s, (size_t)(colon - *s), IPCC_SEMSET_INDEX_MAX,
+	                 &v) != 0)
+		return -EINVAL;
+	*index = (unsigned)v;
+	*len -= (size_t)(colon + 1 - *s);
+	*s = colon + 1;
+	return 0;
+}
+
+static int parse_line(const char *s, size_t len, enum dialect d,
+                      struct ipcc_sem_cmd *cmd)
 {
 	const struct word *w = NULL;
 	size_t wlen = 0, alen;
 	const char *arg;
 	unsigned long v;
+	unsigned index = 0;
 	int err;
 
+	if (d == DIALECT_SEMSET) {
+		err = parse_index(&s, &len, &index);
+		if (err)
+			return err;
+	}
 	while (wlen < len && !is_blank(s[wlen]))
 		wlen++;
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (words[i].len == wlen && memcmp(words[i].text, s, wlen) == 0)
+		if (words[i].len == wlen && memcmp(words[i].text, s, wlen) == 0 &&
+		    (!words[i].set_only || d == DIALECT_SEMSET))
 			w = &words[i];
 	if (!w)
 		return -EINVAL;
@@ -117,7 +157,11 @@ static int parse_line(const char *s, size_t len, struct ipcc_sem_cmd *cmd)
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->op = w->op;
 	cmd->n = 1;
+	cmd->index = index;
 	switch (w->op) {
+	case IPCC_SEM_OP_ZERO:
+		cmd->n = 0;
+		return alen == 0 ? 0 : -EINVAL;
 	case IPCC_SEM_OP_POST:
 	case IPCC_SEM_OP_WAIT:
 	case IPCC_SEM_OP_TRYWAIT:
@@ -142,8 +186,8 @@ static int parse_line(const char *s, size_t len, struct ipcc_sem_cmd *cmd)
 	return -EINVAL;
 }
 
-int ipcc_sem_cmd_parse(const char *buf, size_t len, struct ipcc_sem_cmd *cmds,
-                       size_t max, size_t *count)
+static int parse(const char *buf, size_t len, enum dialect d,
+                 struct ipcc_sem_cmd *cmds, size_t max, size_t *count)
 {
 	struct ipcc_sem_cmd parsed[IPCC_SEM_CMD_MAX];
 	size_t n = 0;
@@ -168,7 +212,7 @@ int ipcc_sem_cmd_parse(const char *buf, size_t len, struct ipcc_sem_cmd *cmds,
 
 		if (n == max)
 			return -EINVAL;
-		err = parse_line(p, (size_t)(line_end - p), &parsed[n]);
+		err = parse_line(p, (size_t)(line_end - p), d, &parsed[n]);
 		if (err)
 			return err;
 		n++;
@@ -176,9 +220,27 @@ int ipcc_sem_cmd_parse(const char *buf, size_t len, struct ipcc_sem_cmd *cmds,
 			break;
 		p = nl + 1;
 	}
+	/* set is a semctl, the rest one semop: they cannot be one step */
+	if (d == DIALECT_SEMSET && n > 1)
+		for (size_t i = 0; i < n; i++)
+			if (parsed[i].op == IPCC_SEM_OP_SET)
+				return -EINVAL;
 	memcpy(cmds, parsed, n * sizeof(parsed[0]));
 	*count = n;
 	return 0;
+}
+
+int ipcc_sem_cmd_parse(const char *buf, size_t len, struct ipcc_sem_cmd *cmds,
+                       size_t max, size_t *count)
+{
+	return parse(buf, len, DIALECT_SEM, cmds, max, count);
+}
+
+int ipcc_semset_cmd_parse(const char *buf, size_t len,
+                          struct ipcc_sem_cmd *cmds, size_t max,
+                          size_t *count)
+{
+	return parse(buf, len, DIALECT_SEMSET, cmds, max, count);
 }
 
 int ipcc_sem_cmd_run(ipcc_sem *sem, const struct ipcc_sem_cmd *cmd)
@@ -194,6 +256,8 @@ int ipcc_sem_cmd_run(ipcc_sem *sem, const struct ipcc_sem_cmd *cmd)
 		return ipcc_sem_wait(sem, cmd->n ? cmd->n : 1, &cmd->timeout);
 	case IPCC_SEM_OP_SET:
 		return ipcc_sem_set(sem, cmd->n);
+	case IPCC_SEM_OP_ZERO:
+		break;          /* not a sem/ command */
 	}
 	return -EINVAL;
 }

@@ -123,6 +123,8 @@ extern const struct fs_kind fs_kind_posix;
 extern const struct fs_kind fs_kind_sem;
 extern const struct fs_kind fs_kind_sysv_msg;
 extern const struct fs_kind fs_kind_posix_mq;
+extern const struct fs_kind fs_kind_sysv_sem;
+extern const struct fs_kind fs_kind_posix_sem;
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops fs_ops;

@@ -11,6 +11,8 @@ const struct fs_kind *const fs_kinds[] = {
 	&fs_kind_sysv,
 	&fs_kind_posix,
 	&fs_kind_sem,
+	&fs_kind_sysv_sem,
+	&fs_kind_posix_sem,
 	&fs_kind_sysv_msg,
 	&fs_kind_posix_mq,
 	NULL,

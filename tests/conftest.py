@@ -406,6 +406,33 @@ class IpcRegistry:
                 s.release()
         return s
 
+    def semset(self, nsems, mode=0o600, key=None, private=False,
+               values=None):
+        """Creates a System V set of nsems semaphores (semget); returns
+        (semid, key).  values: SETALL right after."""
+        if private:
+            key = sysv_ipc.IPC_PRIVATE
+        elif key is None:
+            key = self.key()
+        semid = util.semget(key, nsems, util.IPC_CREAT | util.IPC_EXCL |
+                            mode)
+        self.semids.add(semid)
+        if values is not None:
+            util.semset_setall(semid, values)
+        return semid, key
+
+    def psem(self, name=None, value=0, mode=0o600):
+        """A POSIX named semaphore made by sem_open; returns its name.
+        sem.<name> in /dev/shm is removed at the end."""
+        if name is None:
+            name = self.name('ps')
+        else:
+            self.add_name(name)
+        util.psem_close(util.psem_open(name, create=True, mode=mode,
+                                       value=value))
+        os.chmod(util.psem_path(name), mode)    # sem_open applies the umask
+        return name
+
     def pshm(self, name, create=False, size=0):
         """multiprocessing.shared_memory.SharedMemory, without the resource
         tracker (it would unlink objects this process only attached)."""
@@ -491,6 +518,12 @@ class IpcRegistry:
             try:
                 os.unlink('/dev/shm/' + n)
             except (FileNotFoundError, IsADirectoryError):
+                pass
+        # POSIX named semaphores (posix-sem/) of the same names
+        for n in self.names:
+            try:
+                os.unlink(util.psem_path(n))
+            except OSError:     # none, or a name too long for sem.<name>
                 pass
 
 

@@ -435,3 +435,98 @@ def test_waiter_bound_bad_option(scratch_dir, opt):
     assert_one_error_line(res)
     assert 'max_waiters' in res.err, res
     assert not is_mounted(scratch_dir)
+
+
+# ------------------------------------------------------------------
+# sysv-sem/ and posix-sem/ under stress-ng's semaphore load (short form)
+# ------------------------------------------------------------------
+
+SEMSET_LS_LOOP = r'''
+end=$(( $(date +%%s) + %d )); n=0
+while [ "$(date +%%s)" -lt "$end" ]; do
+    ls -l %s/sysv-sem %s/sysv-sem/id %s/posix-sem > /dev/null
+    n=$((n + 1))
+done
+echo "$n"
+'''
+
+SEMSET_CAT_LOOP = r'''
+end=$(( $(date +%%s) + %d )); n=0
+while [ "$(date +%%s)" -lt "$end" ]; do
+    for f in %s/sysv-sem/0x* %s/sysv-sem/id/* %s; do
+        [ -e "$f" ] || continue
+        cat "$f" > /dev/null
+        n=$((n + 1))
+    done
+done
+echo "$n"
+'''
+
+SEMSET_POST_LOOP = r'''
+end=$(( $(date +%%s) + %d )); n=0
+while [ "$(date +%%s)" -lt "$end" ]; do
+    printf "0:post\n2:post 2\n" > %s || exit 1
+    printf "2:wait 2\n0:wait\n" >> %s || exit 1
+    echo post > %s || exit 1
+    echo wait >> %s || exit 1
+    n=$((n + 4))
+done
+echo "$n"
+'''
+
+
+def test_stress_ng_sem_beside_sysv_sem_posix_sem(ns_mount_factory, ipc,  # noqa: F811
+                                                 procs):
+    if not have_stress_ng():
+        pytest.skip('stress-ng is not installed')
+    seconds = STRESS_SECONDS
+    extend_watchdog(seconds + 180)
+    m = ns_mount_factory()
+    key = util.random_key()
+    setp = os.path.join(m.path, 'sysv-sem', util.keyname(key))
+    util.run(['truncate', '-s', '3', setp])     # in the daemon's namespace
+    pname = ipc.name('load')
+    psemp = os.path.join(m.path, 'posix-sem', pname)
+    util.run(['touch', psemp])
+    util.run(['ls', '-l', os.path.join(m.path, 'sysv-sem'),
+              os.path.join(m.path, 'posix-sem')], rc=None)
+    base = DaemonStats(m.pid)
+    shm_before = set(os.listdir('/dev/shm'))
+
+    stress = procs.spawn(m.nsenter([
+        'stress-ng', '--sem-sysv', '1', '--sem', '1',
+        '--timeout', '%ds' % seconds, '--metrics-brief']))
+    p = m.path
+    loops = {
+        'ls -l': procs.sh(SEMSET_LS_LOOP % (seconds, p, p, p)),
+        'cat': procs.sh(SEMSET_CAT_LOOP % (seconds, p, p, psemp)),
+        'echo post/wait': procs.sh(SEMSET_POST_LOOP % (
+            seconds, setp, setp, psemp, psemp)),
+    }
+    timeout = seconds + 60
+    s_out, s_err = stress.communicate(timeout=timeout)
+    results = {}
+    for what, proc in loops.items():
+        out, err = proc.communicate(timeout=timeout)
+        results[what] = (proc.returncode, out.decode(),
+                         err.decode(errors='replace'))
+    for n in set(os.listdir('/dev/shm')) - shm_before:
+        if n.startswith('stress-ng') or n.startswith('sem.stress-ng'):
+            try:
+                os.unlink('/dev/shm/' + n)
+            except FileNotFoundError:
+                pass
+    assert m.alive(), 'daemon died:\n' + m.stderr()
+    assert stress.returncode == 0, (s_out, s_err)
+    ops = {}
+    for what, (rc, out, err) in results.items():
+        bad = unexpected_errors(err)
+        assert rc == 0 and not bad, '%s: exit %d, errors:\n%s' % (
+            what, rc, '\n'.join(bad[:20]))
+        ops[what] = int(out.strip().splitlines()[-1])
+        assert ops[what] > 0, what
+    assert util.read_file(setp) == b'0\n0\n0\n'
+    assert util.read_file(psemp) == b'0\n'
+    wait_back_to_baseline(m.pid, base)
+    record('load operations', sum(ops.values()))
+    print('sem load: %d s, ops %r' % (seconds, ops))

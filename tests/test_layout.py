@@ -12,17 +12,20 @@ import util
 
 
 def test_root_listing(mnt):
-    assert sorted(os.listdir(mnt.path)) == ['posix', 'posix-mq', 'sem',
-                                            'sysv', 'sysv-msg']
+    want = util.ROOT_FOLDERS
+    assert sorted(os.listdir(mnt.path)) == want
     assert 'id' in os.listdir(mnt.sysv)
+    assert 'id' in os.listdir(mnt.p('sysv-sem'))
+    assert 'id' in os.listdir(mnt.p('sysv-msg'))
     res = util.run(['ls', mnt.path])
-    assert res.text.split() == ['posix', 'posix-mq', 'sem', 'sysv', 'sysv-msg']
+    assert res.text.split() == want
 
 
 @pytest.mark.parametrize('sub,mode', [
     ('sysv', 0o1777), ('posix', 0o1777), ('sem', 0o1777),
-    ('sysv/id', 0o555),
-    ('sysv-msg', 0o1777), ('sysv-msg/id', 0o555), ('posix-mq', 0o1777)])
+    ('sysv/id', 0o555), ('sysv-sem', 0o1777), ('sysv-sem/id', 0o555),
+    ('posix-sem', 0o1777), ('sysv-msg', 0o1777), ('sysv-msg/id', 0o555),
+    ('posix-mq', 0o1777)])
 def test_folder_modes(mnt, sub, mode):
     st = os.stat(mnt.p(sub))
     assert stat.S_ISDIR(st.st_mode)

@@ -26,6 +26,11 @@ PAGE_SIZE = os.sysconf('SC_PAGE_SIZE')
 SEM_VALUE_MAX = 32767
 NAME_MAX = 251
 
+# The folders at the root of a mount, as `ls` sorts them: a new kind of
+# object adds its folder here (and nowhere else in the tests).
+ROOT_FOLDERS = ['posix', 'posix-mq', 'posix-sem', 'sem', 'sysv', 'sysv-msg',
+                'sysv-sem']
+
 # "promptly" in the contract; never assert anything tighter.
 PROMPT = 5.0
 
@@ -607,3 +612,126 @@ def getfattr_d(path):
         assert val.startswith('"') and val.endswith('"'), line
         attrs[name] = val[1:-1]
     return attrs
+# System V semaphore sets of any size, and POSIX named semaphores
+# (sysv-sem/, posix-sem/): the kernel's and the C library's own calls
+# ------------------------------------------------------------------
+
+import ctypes  # noqa: E402
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.semget.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+_libc.semop.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
+_libc.sem_open.restype = ctypes.c_void_p
+_libc.sem_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_uint,
+                           ctypes.c_uint]
+for _f in ('sem_post', 'sem_trywait', 'sem_close', 'sem_wait'):
+    getattr(_libc, _f).argtypes = [ctypes.c_void_p]
+_libc.sem_getvalue.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int)]
+
+IPC_CREAT, IPC_EXCL, IPC_NOWAIT, IPC_RMID = 0o1000, 0o2000, 0o4000, 0
+GETPID, GETVAL, GETALL, GETNCNT, GETZCNT, SETVAL, SETALL = 11, 12, 13, 14, \
+    15, 16, 17
+SEM_T_SIZE = 32         # sizeof(sem_t) of glibc on 64-bit Linux
+
+
+class _Sembuf(ctypes.Structure):
+    _fields_ = [('sem_num', ctypes.c_ushort), ('sem_op', ctypes.c_short),
+                ('sem_flg', ctypes.c_short)]
+
+
+def _check(r):
+    if r < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return r
+
+
+def semget(key, nsems=0, flags=0):
+    return _check(_libc.semget(key, nsems, flags))
+
+
+def semctl(semid, num, cmd, arg=0):
+    if isinstance(arg, int):
+        arg = ctypes.c_long(arg)
+    return _check(_libc.semctl(semid, num, cmd, arg))
+
+
+def semop(semid, ops, nowait=False):
+    """ops: [(num, op), ...] as one semop, never SEM_UNDO."""
+    arr = (_Sembuf * len(ops))(*[
+        _Sembuf(n, o, IPC_NOWAIT if nowait else 0) for n, o in ops])
+    return _check(_libc.semop(semid, ctypes.byref(arr), len(ops)))
+
+
+def semset_values(semid):
+    """GETALL of a set: its values in index order."""
+    n = sem_by_id(semid)['nsems']
+    arr = (ctypes.c_ushort * n)()
+    _check(_libc.semctl(semid, 0, GETALL, arr))
+    return list(arr)
+
+
+def semset_setall(semid, values):
+    arr = (ctypes.c_ushort * len(values))(*values)
+    _check(_libc.semctl(semid, 0, SETALL, arr))
+
+
+def semset_cnt(semid, num, cmd=GETNCNT):
+    return semctl(semid, num, cmd)
+
+
+def semset_text(semid):
+    """What `cat sysv-sem/...` must print: one value per line."""
+    return b''.join(b'%d\n' % v for v in semset_values(semid))
+
+
+def psem_path(name):
+    return '/dev/shm/sem.' + name
+
+
+def psem_open(name, create=False, mode=0o600, value=0, excl=True):
+    """sem_open("/name") of the C library; returns the sem_t pointer."""
+    flags = (os.O_CREAT | (os.O_EXCL if excl else 0)) if create else 0
+    p = _libc.sem_open(('/' + name).encode(), flags, mode, value)
+    if p is None or p == ctypes.c_void_p(-1).value:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), '/' + name)
+    return p
+
+
+def psem_close(p):
+    _libc.sem_close(p)
+
+
+def psem_getvalue(p):
+    v = ctypes.c_int()
+    _check(_libc.sem_getvalue(p, ctypes.byref(v)))
+    return v.value
+
+
+def psem_post(p):
+    _check(_libc.sem_post(p))
+
+
+def psem_trywait(p):
+    _check(_libc.sem_trywait(p))
+
+
+def psem_value(name):
+    """The value as sem_open + sem_getvalue see it."""
+    p = psem_open(name)
+    try:
+        return psem_getvalue(p)
+    finally:
+        psem_close(p)
+
+
+def build_c(source, directory, name):
+    """Compiles C source into directory/name (mode 0755); returns the path."""
+    src = os.path.join(directory, name + '.c')
+    exe = os.path.join(directory, name)
+    with open(src, 'w') as f:
+        f.write(textwrap.dedent(source))
+    run(['cc', '-O1', '-Wall', '-Werror', '-o', exe, src, '-lpthread'])
+    os.chmod(exe, 0o755)
+    return exe

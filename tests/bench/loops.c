@@ -15,6 +15,10 @@
  *   randread FILE BS COUNT SEED     COUNT preads of BS bytes at aligned offsets
  *   pingfs FILE_A FILE_B COUNT      ping-pong writing "post"/"wait" to sem files
  *   pingsysv KEY_A KEY_B COUNT      the same ping-pong with semop on SysV sets
+ *   pingfsn FILE_A FILE_B COUNT N   ping-pong through sysv-sem/ files of sets of
+ *                                   N: "0:post\n1:post\n..." / "0:wait\n..."
+ *   pingsysvn KEY_A KEY_B COUNT N   the same with one N-op semop per side
+ *   pingposix NAME_A NAME_B COUNT   ping-pong with sem_open/sem_post/sem_wait
  *   shmfill SHMID BYTE              memset a whole segment (setup, untimed)
  *   msgfs WFILE RFILE SIZE COUNT    a child writes COUNT messages of SIZE
  *                                   bytes to WFILE, one write(2) each; we
@@ -28,6 +32,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -177,23 +182,40 @@ static int randread(const char *path, size_t bs, unsigned long long count,
 }
 
 /*
- * One side of a ping-pong: two semaphores, index 0 ("ping") and 1 ("pong").
- * Each process opens its own handles after fork, as two unrelated
- * programs would.
+ * One side of a ping-pong: two semaphores (or sets), index 0 ("ping") and
+ * 1 ("pong").  Each process opens its own handles after fork, as two
+ * unrelated programs would.  nsems > 1: every op is one atomic op on that
+ * many semaphores of the set.
  */
+enum side_kind { SIDE_FS, SIDE_SYSV, SIDE_POSIX };
+
+#define NSEMS_MAX 16
+
 struct side {
-	int sysv;
+	enum side_kind kind;
+	int nsems;
 	const char *names[2];
 	int h[2];
+	sem_t *ps[2];
+	char post[NSEMS_MAX * 10], wait[NSEMS_MAX * 10];
+	size_t post_len, wait_len;
 };
 
 static int side_open(struct side *s)
 {
 	for (int i = 0; i < 2; i++) {
-		if (s->sysv) {
-			s->h[i] = semget((key_t)strtol(s->names[i], NULL, 0), 1, 0);
-		} else {
+		switch (s->kind) {
+		case SIDE_SYSV:
+			s->h[i] = semget((key_t)strtol(s->names[i], NULL, 0),
+			                 s->nsems, 0);
+			break;
+		case SIDE_POSIX:
+			s->ps[i] = sem_open(s->names[i], 0);
+			s->h[i] = s->ps[i] == SEM_FAILED ? -1 : 0;
+			break;
+		case SIDE_FS:
 			s->h[i] = open(s->names[i], O_WRONLY);
+			break;
 		}
 		if (s->h[i] < 0)
 			return fail("open semaphore", s->names[i]);
@@ -203,22 +225,53 @@ static int side_open(struct side *s)
 
 static int side_op(const struct side *s, int i, int delta)
 {
-	if (s->sysv) {
-		struct sembuf op = { 0, (short)delta, 0 };
+	struct sembuf ops[NSEMS_MAX];
+	const char *cmd;
+	size_t len;
+	ssize_t n;
+	int r;
 
-		while (semop(s->h[i], &op, 1) < 0)
+	switch (s->kind) {
+	case SIDE_SYSV:
+		for (int k = 0; k < s->nsems; k++) {
+			ops[k].sem_num = (unsigned short)k;
+			ops[k].sem_op = (short)delta;
+			ops[k].sem_flg = 0;
+		}
+		while (semop(s->h[i], ops, (size_t)s->nsems) < 0)
 			if (errno != EINTR)
 				return fail("semop", s->names[i]);
 		return 0;
+	case SIDE_POSIX:
+		do
+			r = delta > 0 ? sem_post(s->ps[i]) : sem_wait(s->ps[i]);
+		while (r < 0 && errno == EINTR);
+		return r < 0 ? fail("sem_post/sem_wait", s->names[i]) : 0;
+	case SIDE_FS:
+		break;
 	}
-	const char *cmd = delta > 0 ? "post" : "wait";
-	ssize_t n;
-
-	while ((n = write(s->h[i], cmd, 4)) < 0 && errno == EINTR)
+	cmd = delta > 0 ? s->post : s->wait;
+	len = delta > 0 ? s->post_len : s->wait_len;
+	while ((n = write(s->h[i], cmd, len)) < 0 && errno == EINTR)
 		;
-	if (n != 4)
+	if (n != (ssize_t)len)
 		return fail(cmd, s->names[i]);
 	return 0;
+}
+
+/* "post" / "wait", or "0:post\n1:post..." for a set of nsems. */
+static void side_cmds(struct side *s)
+{
+	s->post_len = s->wait_len = 0;
+	if (s->nsems == 1 && s->kind == SIDE_FS) {
+		s->post_len = (size_t)sprintf(s->post, "post");
+		s->wait_len = (size_t)sprintf(s->wait, "wait");
+		return;
+	}
+	for (int k = 0; k < s->nsems; k++) {
+		s->post_len += (size_t)sprintf(s->post + s->post_len, "%d:post\n", k);
+		s->wait_len += (size_t)sprintf(s->wait + s->wait_len, "%d:wait\n", k);
+	}
 }
 
 static int pingpong(struct side *s, unsigned long long count)
@@ -430,10 +483,23 @@ int main(int argc, char **argv)
 		return seqwrite(argv[2], num(argv[3]), num(argv[4]));
 	if (!strcmp(cmd, "randread") && argc == 6)
 		return randread(argv[2], num(argv[3]), num(argv[4]), num(argv[5]));
-	if ((!strcmp(cmd, "pingfs") || !strcmp(cmd, "pingsysv")) && argc == 5) {
-		struct side s = { !strcmp(cmd, "pingsysv"), { argv[2], argv[3] },
-		                  { -1, -1 } };
+	if ((!strcmp(cmd, "pingfs") || !strcmp(cmd, "pingsysv") ||
+	     !strcmp(cmd, "pingposix")) && argc == 5) {
+		struct side s = { !strcmp(cmd, "pingsysv") ? SIDE_SYSV :
+		                  !strcmp(cmd, "pingposix") ? SIDE_POSIX : SIDE_FS,
+		                  1, { argv[2], argv[3] }, { -1, -1 }, { 0, 0 },
+		                  "", "", 0, 0 };
 
+		side_cmds(&s);
+		return pingpong(&s, num(argv[4]));
+	}
+	if ((!strcmp(cmd, "pingfsn") || !strcmp(cmd, "pingsysvn")) &&
+	    argc == 6 && num(argv[5]) >= 1 && num(argv[5]) <= NSEMS_MAX) {
+		struct side s = { !strcmp(cmd, "pingsysvn") ? SIDE_SYSV : SIDE_FS,
+		                  (int)num(argv[5]), { argv[2], argv[3] },
+		                  { -1, -1 }, { 0, 0 }, "", "", 0, 0 };
+
+		side_cmds(&s);
 		return pingpong(&s, num(argv[4]));
 	}
 	if (!strcmp(cmd, "msgfs") && argc == 6) {

@@ -57,6 +57,7 @@ enum fx_kind {
 	FX_MQ,          /* POSIX message queue, name with leading '/' */
 	FX_SHM_ID_CPID, /* SysV segment by id, made by process key (ipcmk) */
 	FX_MSG_KEY,     /* SysV message queue by key */
+	FX_SEM_ID,      /* SysV semaphore set by id (IPC_PRIVATE ones) */
 };
 
 struct fx_item {
@@ -165,6 +166,19 @@ static void fx_cleanup(void)
 		case FX_MQ:
 			gone = mq_unlink(it->name) == 0;
 			break;
+		case FX_SEM_ID: {
+			/*
+			 * An id comes back only after the kernel's sequence
+			 * wraps, far beyond one run; still, only private ones.
+			 */
+			struct semid_ds sds;
+			union { int val; struct semid_ds *buf; } a = { .buf = &sds };
+
+			gone = semctl(it->id, 0, IPC_STAT, a) >= 0 &&
+			       sds.sem_perm.__key == IPC_PRIVATE &&
+			       semctl(it->id, 0, IPC_RMID) == 0;
+			break;
+		}
 		}
 		if (gone) {
 			fprintf(stderr, "fixture: removed a leftover: kind %d "
@@ -223,6 +237,12 @@ static inline void fx_track_shm_id_cpid(int shmid, pid_t cpid)
 static inline void fx_track_sem_key(key_t key)
 {
 	fx_add(FX_SEM_KEY)->key = key;
+}
+
+/* A private semaphore set this process made. */
+static inline void fx_track_sem_id(int semid)
+{
+	fx_add(FX_SEM_ID)->id = semid;
 }
 
 static inline void fx_track_path(enum fx_kind kind, const char *path)

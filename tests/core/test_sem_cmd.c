@@ -306,6 +306,191 @@ static void test_limits(void)
 	BAD_LEN(buf, IPCC_SEM_CMD_BYTES_MAX + 1, EINVAL);
 }
 
+/* ---- the sysv-sem/ dialect: "I:" index, zero, set alone ---- */
+
+static int parse_set(const char *s, size_t len, size_t *count)
+{
+	char *buf = malloc(len ? len : 1);
+	int r;
+
+	if (!buf)
+		abort();
+	memcpy(buf, s, len);
+	memset(cmds, 0xa5, sizeof(cmds));
+	*count = UNTOUCHED;
+	r = ipcc_semset_cmd_parse(buf, len, cmds, IPCC_SEM_CMD_MAX, count);
+	free(buf);
+	return r;
+}
+
+static void check_set_one(const char *s, enum ipcc_sem_op op, unsigned n,
+                          unsigned index, int line)
+{
+	size_t count;
+	int r = parse_set(s, strlen(s), &count);
+
+	if (r != 0 || count != 1 || cmds[0].op != op || cmds[0].index != index ||
+	    (op != IPCC_SEM_OP_TIMEDWAIT && cmds[0].n != n)) {
+		fprintf(stderr, "%s:%d: semset parse(\"%s\"): got %d count %zu op %d "
+		        "n %u index %u, want 0 count 1 op %d n %u index %u\n",
+		        __FILE__, line, s, r, count, (int)cmds[0].op, cmds[0].n,
+		        cmds[0].index, (int)op, n, index);
+		check_failures++;
+	}
+}
+
+static void check_set_bad(const char *s, size_t len, int err, int line)
+{
+	size_t count;
+	int r = parse_set(s, len, &count);
+
+	if (r != -err || count != UNTOUCHED) {
+		char g[64], w[64];
+
+		fprintf(stderr, "%s:%d: semset parse(\"%.60s\", %zu): got %s count "
+		        "%s, want %s and count untouched\n", __FILE__, line, s, len,
+		        check_fmt(r, g), count == UNTOUCHED ? "untouched" : "SET",
+		        check_fmt(-err, w));
+		check_failures++;
+	}
+}
+
+#define SONE(s, op, n, i) check_set_one(s, IPCC_SEM_OP_##op, n, i, __LINE__)
+#define SBAD(s, err) check_set_bad(s, strlen(s), err, __LINE__)
+
+static void test_set_dialect_single(void)
+{
+	/* everything sem/ accepts means the same, on semaphore 0 */
+	SONE("post", POST, 1, 0);
+	SONE("post 5\n", POST, 5, 0);
+	SONE("wait\t3", WAIT, 3, 0);
+	SONE("trywait", TRYWAIT, 1, 0);
+	SONE("set 0", SET, 0, 0);
+	SONE("set 32767", SET, 32767, 0);
+	SONE("zero", ZERO, 0, 0);
+	SONE("zero\n", ZERO, 0, 0);
+	/* with an index */
+	SONE("0:post", POST, 1, 0);
+	SONE("1:post", POST, 1, 1);
+	SONE("2:post 3", POST, 3, 2);
+	SONE("2:post 3\n", POST, 3, 2);
+	SONE("7:wait", WAIT, 1, 7);
+	SONE("7:wait 32767", WAIT, 32767, 7);
+	SONE("3:trywait 2", TRYWAIT, 2, 3);
+	SONE("4:zero", ZERO, 0, 4);
+	SONE("5:set 9", SET, 9, 5);
+	SONE("05:post", POST, 1, 5);
+	SONE("65535:post", POST, 1, 65535);
+	SONE("1:timedwait 1.5", TIMEDWAIT, 1, 1);
+	SONE("timedwait 0.25", TIMEDWAIT, 1, 0);
+	CHECK_EQ(cmds[0].timeout.tv_sec, 0);
+	CHECK_EQ(cmds[0].timeout.tv_nsec, 250000000);
+	SONE("12:timedwait 2", TIMEDWAIT, 1, 12);
+	CHECK_EQ(cmds[0].timeout.tv_sec, 2);
+	CHECK_EQ(cmds[0].timeout.tv_nsec, 0);
+}
+
+static void test_set_dialect_bad(void)
+{
+	/* index syntax */
+	SBAD(":post", EINVAL);
+	SBAD("1:", EINVAL);
+	SBAD("1:\n", EINVAL);
+	SBAD("1: post", EINVAL);
+	SBAD("1 :post", EINVAL);
+	SBAD(" 1:post", EINVAL);
+	SBAD("1::post", EINVAL);
+	SBAD("1:2:post", EINVAL);
+	SBAD("-1:post", EINVAL);
+	SBAD("+1:post", EINVAL);
+	SBAD("0x1:post", EINVAL);
+	SBAD("a:post", EINVAL);
+	SBAD("1.0:post", EINVAL);
+	SBAD("post:1", EINVAL);
+	SBAD("post 1:2", EINVAL);
+	SBAD("1;post", EINVAL);
+	SBAD("1:POST", EINVAL);
+	/* an index no set can have: EINVAL, not ERANGE */
+	SBAD("65536:post", EINVAL);
+	SBAD("4294967296:post", EINVAL);
+	SBAD("99999999999999999999999:post", EINVAL);
+	/* zero takes nothing */
+	SBAD("zero 0", EINVAL);
+	SBAD("zero 1", EINVAL);
+	SBAD("zero ", EINVAL);
+	SBAD("1:zero 1", EINVAL);
+	SBAD("zeros", EINVAL);
+	SBAD("ZERO", EINVAL);
+	/* set must be alone */
+	SBAD("set 1\npost", EINVAL);
+	SBAD("post\nset 1", EINVAL);
+	SBAD("0:set 1\n1:set 2", EINVAL);
+	SBAD("set 1\nset 1\n", EINVAL);
+	/* the sem/ faults, with their errno */
+	SBAD("post 0", EINVAL);
+	SBAD("1:post 0", EINVAL);
+	SBAD("1:post 32768", ERANGE);
+	SBAD("1:set 32768", ERANGE);
+	SBAD("1:timedwait 1000000001", ERANGE);
+	SBAD("1:timedwait", EINVAL);
+	SBAD("1:post ", EINVAL);
+	SBAD("1:post\r", EINVAL);
+	SBAD("", EINVAL);
+	SBAD("\n", EINVAL);
+	SBAD("0:post\n\n1:post", EINVAL);
+	check_set_bad("0:post\0", 7, EINVAL, __LINE__);
+	check_set_bad("0\0:post", 7, EINVAL, __LINE__);
+}
+
+static void test_set_dialect_multi(void)
+{
+	const char *in = "0:wait\n1:wait 2\n2:post 3\nzero\n3:trywait\n"
+	                 "4:timedwait 0.5\n1:zero";
+	size_t count;
+
+	CHECK_OK(parse_set(in, strlen(in), &count));
+	REQUIRE_EQ(count, 7);
+	CHECK_EQ(cmds[0].op, IPCC_SEM_OP_WAIT);
+	CHECK_EQ(cmds[0].index, 0);
+	CHECK_EQ(cmds[1].op, IPCC_SEM_OP_WAIT);
+	CHECK_EQ(cmds[1].n, 2);
+	CHECK_EQ(cmds[1].index, 1);
+	CHECK_EQ(cmds[2].op, IPCC_SEM_OP_POST);
+	CHECK_EQ(cmds[2].n, 3);
+	CHECK_EQ(cmds[2].index, 2);
+	CHECK_EQ(cmds[3].op, IPCC_SEM_OP_ZERO);
+	CHECK_EQ(cmds[3].index, 0);
+	CHECK_EQ(cmds[4].op, IPCC_SEM_OP_TRYWAIT);
+	CHECK_EQ(cmds[4].index, 3);
+	CHECK_EQ(cmds[5].op, IPCC_SEM_OP_TIMEDWAIT);
+	CHECK_EQ(cmds[5].index, 4);
+	CHECK_EQ(cmds[5].timeout.tv_nsec, 500000000);
+	CHECK_EQ(cmds[6].op, IPCC_SEM_OP_ZERO);
+	CHECK_EQ(cmds[6].index, 1);
+	/* one bad line refuses all */
+	SBAD("0:wait\n1:bogus", EINVAL);
+	SBAD("0:wait\n70000:post", EINVAL);
+	SBAD("0:wait\n1:post 32768", ERANGE);
+}
+
+static void test_sem_dialect_has_no_index(void)
+{
+	/* sem/ keeps its language: no index, no zero; index is 0 */
+	BAD("0:post", EINVAL);
+	BAD("1:wait", EINVAL);
+	BAD("zero", EINVAL);
+	BAD("post\nzero", EINVAL);
+	ONE("post 3", POST, 3);
+	CHECK_EQ(cmds[0].index, 0);
+	/* sem/ may mix set with others, sysv-sem/ may not */
+	{
+		size_t count;
+
+		CHECK_OK(parse("set 1\npost", 10, &count));
+		CHECK_EQ(count, 2);
+	}
+}
+
 int main(void)
 {
 	RUN(test_single);
@@ -316,5 +501,9 @@ int main(void)
 	RUN(test_len_is_respected);
 	RUN(test_multi);
 	RUN(test_limits);
+	RUN(test_set_dialect_single);
+	RUN(test_set_dialect_bad);
+	RUN(test_set_dialect_multi);
+	RUN(test_sem_dialect_has_no_index);
 	return check_exit();
 }

@@ -198,12 +198,15 @@ static const char *op_name(enum ipcc_sem_op op)
 	case IPCC_SEM_OP_TRYWAIT: return "trywait";
 	case IPCC_SEM_OP_TIMEDWAIT: return "timedwait";
 	case IPCC_SEM_OP_SET: return "set";
+	case IPCC_SEM_OP_ZERO: return "zero";
 	}
 	return "?";
 }
 
 static void check_cmd(const struct ipcc_sem_cmd *c, size_t i)
 {
+	/* sem/ has no semaphore index (that is the sysv-sem/ dialect) */
+	FUZZ_CHECK(c->index == 0, "cmd %zu index %u", i, c->index);
 	switch (c->op) {
 	case IPCC_SEM_OP_POST:
 	case IPCC_SEM_OP_WAIT:
