@@ -19,6 +19,7 @@
 
 #include "fs.h"
 #include "nodes.h"
+#include "passthrough.h"
 
 #ifndef IPCFS_VERSION
 #define IPCFS_VERSION "unknown"
@@ -85,12 +86,17 @@ static int opt_proc(void *data, const char *arg, int key,
 /* libfuse's messages, under our name: one clear line per problem. */
 static void log_func(enum fuse_log_level level, const char *fmt, va_list ap)
 {
+	int saved = errno;      /* a caller may look at errno after logging */
+
 	(void)level;
+	if (fs_pt_log_drop(fmt))
+		return;
 	if (strncmp(fmt, "fuse: ", 6) == 0) {
 		fputs("ipcfs: ", stderr);
 		fmt += 6;
 	}
 	vfprintf(stderr, fmt, ap);
+	errno = saved;
 }
 
 static void show_help(const char *prog)
@@ -117,6 +123,7 @@ static void show_version(void)
 {
 	printf("ipcfs version %s\n", IPCFS_VERSION);
 	printf("FUSE library version %s\n", fuse_pkgversion());
+	fs_pt_version(stdout);
 	/* it runs fusermount3, whose output must come after ours */
 	fflush(stdout);
 	fuse_lowlevel_version();
@@ -177,6 +184,7 @@ int main(int argc, char *argv[])
 		goto out_args;
 	if (fuse_parse_cmdline(&args, &opts) != 0)
 		goto out_args;
+	fs_pt_set_debug(opts.debug);
 	if (opts.show_help) {
 		show_help(argv[0]);
 		ret = 0;

@@ -7,6 +7,7 @@
 
 #include "fs.h"
 #include "nodes.h"
+#include "passthrough.h"
 
 enum fs_kind fs_kind_of(fuse_ino_t ino)
 {
@@ -41,6 +42,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* contents are shared memory: never cache writes */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	conn->time_gran = 1000000000;
+	/* last: it checks the writeback cache is off */
+	fs_pt_init(conn);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)

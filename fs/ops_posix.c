@@ -5,11 +5,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fs.h"
 #include "nodes.h"
+#include "passthrough.h"
 
 /* glibc's named semaphores live beside shm objects; they are not ours. */
 static int hidden(const char *name)
@@ -28,6 +30,8 @@ static void pstat_to_stat(const struct stat *in, struct stat *st)
 struct posix_file {
 	struct fs_open open;    /* first: dropped at exit if open */
 	ipcc_pshm *p;
+	fuse_ino_t ino;         /* the inode it is open on */
+	enum fs_pt_path pt;     /* how its bytes travel */
 };
 
 static ipcc_pshm *file_of(const struct fuse_file_info *fi)
@@ -44,7 +48,39 @@ static void file_free(struct posix_file *f)
 
 static void drop_file(struct fs_open *o)
 {
-	file_free((struct posix_file *)o);
+	struct posix_file *f = (struct posix_file *)o;
+
+	fs_pt_release(NULL, f->ino, f->pt);
+	file_free(f);
+}
+
+/*
+ * The backing file for passthrough: the object opened again read-write,
+ * so that writable opens sharing it pass their writes through too; else
+ * the open's own fd.
+ */
+static int object_memfd(void *arg)
+{
+	int own = ipcc_pshm_fd(arg), fd;
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", own);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		fd = fcntl(own, F_DUPFD_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Reads, writes and mmap all go to the /dev/shm file when they can. */
+static void posix_reply_flags(fuse_req_t req, fuse_ino_t ino,
+                              const char *name, struct fuse_file_info *fi)
+{
+	struct posix_file *f = (struct posix_file *)(uintptr_t)fi->fh;
+	char what[IPCC_NAME_MAX + 8];
+
+	snprintf(what, sizeof(what), "posix/%s", name);
+	f->ino = ino;
+	f->pt = fs_pt_open(req, ino, FS_PT_FULL, object_memfd, f->p, fi, what);
 }
 
 /* Gives p to a new handle in fi; on failure p is left to the caller. */
@@ -251,10 +287,14 @@ void fs_posix_create(fuse_req_t req, const char *name, mode_t mode,
 	}
 	fs_entry_init(&e, n->id);
 	pstat_to_stat(&st, &e.attr);
+	posix_reply_flags(req, n->id, name, fi);
 	if (fuse_reply_create(req, &e, fi) != 0) {
+		struct posix_file *f = (struct posix_file *)(uintptr_t)fi->fh;
+
 		/* the caller is gone; the object stays */
+		fs_pt_release(req, f->ino, f->pt);
 		fs_node_forget(n->id, 1);
-		file_free((struct posix_file *)(uintptr_t)fi->fh);
+		file_free(f);
 	}
 	return;
 
@@ -296,8 +336,13 @@ void fs_posix_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -err);
 		return;
 	}
-	if (fuse_reply_open(req, fi) != 0)
-		file_free((struct posix_file *)(uintptr_t)fi->fh);
+	posix_reply_flags(req, ino, n->name, fi);
+	if (fuse_reply_open(req, fi) != 0) {
+		struct posix_file *f = (struct posix_file *)(uintptr_t)fi->fh;
+
+		fs_pt_release(req, f->ino, f->pt);
+		file_free(f);
+	}
 }
 
 /* Below this splice's extra system calls cost more than a copy saves. */
@@ -360,8 +405,10 @@ void fs_posix_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 void fs_posix_release(fuse_req_t req, fuse_ino_t ino,
                       struct fuse_file_info *fi)
 {
-	(void)ino;
-	file_free((struct posix_file *)(uintptr_t)fi->fh);
+	struct posix_file *f = (struct posix_file *)(uintptr_t)fi->fh;
+
+	fs_pt_release(req, ino, f->pt);
+	file_free(f);
 	fuse_reply_err(req, 0);
 }
 

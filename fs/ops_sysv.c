@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fs.h"
+#include "passthrough.h"
 
 struct sysv_file {
 	struct fs_open open;            /* first: dropped at exit if open */
@@ -24,6 +25,8 @@ struct sysv_file {
 	 */
 	atomic_int creating;
 	int node_shmid;                 /* the shmid the inode was named by */
+	fuse_ino_t ino;                 /* the inode it is open on */
+	enum fs_pt_path pt;             /* how its bytes travel */
 	struct sysv_file *next;         /* in created_files */
 };
 
@@ -320,7 +323,39 @@ static void file_free(struct sysv_file *f);
 
 static void drop_file(struct fs_open *o)
 {
-	file_free((struct sysv_file *)o);
+	struct sysv_file *f = (struct sysv_file *)o;
+
+	fs_pt_release(NULL, f->ino, f->pt);
+	file_free(f);
+}
+
+/* The open's own attachment as a file: the backing file for passthrough. */
+static int attachment_memfd(void *arg)
+{
+	return ipcc_shm_memfd(arg, 0);
+}
+
+/*
+ * Read-only opens pass everything through.  Writable ones keep reads and
+ * writes in the daemon: the kernel would let a passed-through write past
+ * the end grow the segment's hidden file, where the contract says ENOSPC;
+ * their mmap still maps the segment.  A file that is creating its segment
+ * never takes passthrough: its first truncate replaces the segment, and no
+ * backing file may stay on the old one.
+ */
+static void sysv_reply_flags(fuse_req_t req, fuse_ino_t ino,
+                             struct sysv_file *f, struct fuse_file_info *fi)
+{
+	char what[48];
+	enum fs_pt_path want = FS_PT_FULL;
+
+	if (atomic_load(&f->creating))
+		want = FS_PT_DAEMON;
+	else if (!ipcc_shm_readonly(f->shm))
+		want = FS_PT_MMAP;
+	snprintf(what, sizeof(what), "sysv shmid %d", ipcc_shm_id(f->shm));
+	f->ino = ino;
+	f->pt = fs_pt_open(req, ino, want, attachment_memfd, f->shm, fi, what);
 }
 
 static int file_new(int shmid, int flags, struct sysv_file **out)
@@ -427,10 +462,12 @@ void fs_sysv_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fs_entry_init(&e, FS_SYSV_BASE | (uint32_t)shmid);
 	shm_to_stat(&s, &e.attr);
 	fi->fh = (uintptr_t)f;
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	if (fuse_reply_create(req, &e, fi) != 0)
-		file_free(f);   /* the caller is gone; the segment stays */
+	sysv_reply_flags(req, e.ino, f, fi);
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		/* the caller is gone; the segment stays */
+		fs_pt_release(req, f->ino, f->pt);
+		file_free(f);
+	}
 	return;
 
 out_free:
@@ -470,11 +507,11 @@ void fs_sysv_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		}
 	}
 	fi->fh = (uintptr_t)f;
-	/* no page cache: every read and write reaches the segment */
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	if (fuse_reply_open(req, fi) != 0)
+	sysv_reply_flags(req, ino, f, fi);
+	if (fuse_reply_open(req, fi) != 0) {
+		fs_pt_release(req, f->ino, f->pt);
 		file_free(f);
+	}
 }
 
 void fs_sysv_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -538,8 +575,10 @@ void fs_sysv_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 
 void fs_sysv_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
-	file_free(file_of(fi));
+	struct sysv_file *f = file_of(fi);
+
+	fs_pt_release(req, ino, f->pt);
+	file_free(f);
 	fuse_reply_err(req, 0);
 }
 
