@@ -113,6 +113,15 @@ void fs_pt_init(struct fuse_conn_info *conn)
 	conn->want |= FUSE_CAP_PASSTHROUGH;
 	/* backing files are on tmpfs, which stacks on nothing */
 	conn->max_backing_stack_depth = FUSE_BACKING_STACKED_UNDER;
+	/*
+	 * Before each passed-through write the kernel asks whether the file
+	 * has privileges to drop (a GETXATTR of security.capability, a round
+	 * trip per write) unless the filesystem says it drops them itself.
+	 * Ours has none to drop: SysV modes have no set-id bits, and the
+	 * daemon writes posix/ files as root, which never dropped them.
+	 */
+	if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV_V2)
+		conn->want |= FUSE_CAP_HANDLE_KILLPRIV_V2;
 	enabled = 1;
 	if (debug)
 		fuse_log(FUSE_LOG_DEBUG, "ipcfs: passthrough on\n");
