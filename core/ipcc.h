@@ -184,6 +184,7 @@ int ipcc_shm_zero(ipcc_shm *shm);
  * under the same key with the same mode and owner, and moves the
  * attachment to it (ipcc_shm_id changes).  -EBUSY if another process is
  * attached, -EINVAL for a bad size or key IPC_PRIVATE, -EBADF if read-only.
+ * The new segment's creator is the identity that calls this.
  * If creating the new one fails, the handle stays on the old (now
  * removed) segment and the error is returned.
  */
@@ -330,6 +331,12 @@ int ipcc_sem_trywait(ipcc_sem *sem, unsigned n);
 int ipcc_sem_set(ipcc_sem *sem, unsigned value);
 int ipcc_sem_value(const ipcc_sem *sem, unsigned *value);
 int ipcc_sem_stat(const ipcc_sem *sem, struct ipcc_sem_stat *st);
+/*
+ * The same without value, ncnt, zcnt and pid (left 0): the kernel answers
+ * GETNCNT and GETZCNT by walking every blocked waiter, so a stat that
+ * runs per lookup must not pay for them.
+ */
+int ipcc_sem_stat_lite(const ipcc_sem *sem, struct ipcc_sem_stat *st);
 /* IPC_SET; (mode_t)-1 etc.: unchanged.  darwin: -ENOTSUP. */
 int ipcc_sem_set_perm(ipcc_sem *sem, mode_t mode, uid_t uid, gid_t gid);
 /* Removes the semaphore this handle is on (waiters get -EIDRM). */
@@ -383,6 +390,18 @@ int ipcc_sem_cmd_parse(const char *buf, size_t len, struct ipcc_sem_cmd *cmds,
 
 /* Runs one parsed command (wait and timedwait block; see ipcc_sem_wait). */
 int ipcc_sem_cmd_run(ipcc_sem *sem, const struct ipcc_sem_cmd *cmd);
+
+/*
+ * Runs parsed commands in order, stopping at the first that fails (its
+ * error is returned; later ones are not run).  wait and timedwait block,
+ * asking cancel (may be NULL) as struct ipcc_cancel says; a cancelled or
+ * timed-out wait takes nothing.  *taken is what the commands that
+ * succeeded took, for the caller to give back (ipcc_sem_post) if it
+ * cannot tell its own caller that they ran.
+ */
+int ipcc_sem_cmds_run(ipcc_sem *sem, const struct ipcc_sem_cmd *cmds,
+                      size_t count, const struct ipcc_cancel *cancel,
+                      unsigned *taken);
 
 #ifdef __cplusplus
 }

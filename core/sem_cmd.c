@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "ipcc_int.h"
 
@@ -195,4 +196,92 @@ int ipcc_sem_cmd_run(ipcc_sem *sem, const struct ipcc_sem_cmd *cmd)
 		return ipcc_sem_set(sem, cmd->n);
 	}
 	return -EINVAL;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+static int is_cancelled(const struct ipcc_cancel *cancel)
+{
+	return cancel && cancel->cancelled(cancel->arg);
+}
+
+/*
+ * Takes n, waiting at most until deadline_ns (< 0: no limit), in chunks
+ * so that a cancel is seen even if the signal meant to cut the wait short
+ * came just before it began.  Each chunk is one atomic semop: a wait
+ * that gives up has taken nothing.
+ */
+static int wait_cancellable(ipcc_sem *sem, unsigned n, int64_t deadline_ns,
+                            const struct ipcc_cancel *cancel)
+{
+	const int64_t chunk_ns = (int64_t)IPCC_CANCEL_POLL_MS * 1000000;
+
+	for (;;) {
+		struct timespec chunk;
+		int64_t left = chunk_ns;
+		int err;
+
+		if (is_cancelled(cancel))
+			return -EINTR;
+		if (deadline_ns >= 0) {
+			left = deadline_ns - now_ns();
+			if (left <= 0) {
+				err = ipcc_sem_trywait(sem, n);
+				return err == -EAGAIN ? -ETIMEDOUT : err;
+			}
+			if (left > chunk_ns)
+				left = chunk_ns;
+		}
+		chunk.tv_sec = (time_t)(left / NSEC_PER_SEC);
+		chunk.tv_nsec = (long)(left % NSEC_PER_SEC);
+		if (!cancel && deadline_ns < 0)
+			return ipcc_sem_wait(sem, n, NULL);
+		err = ipcc_sem_wait(sem, n, &chunk);
+		if (err == -EINTR && !cancel)
+			return err;
+		if (err != -ETIMEDOUT && err != -EAGAIN && err != -EINTR)
+			return err;
+	}
+}
+
+int ipcc_sem_cmds_run(ipcc_sem *sem, const struct ipcc_sem_cmd *cmds,
+                      size_t count, const struct ipcc_cancel *cancel,
+                      unsigned *taken)
+{
+	int err = 0;
+
+	*taken = 0;
+	for (size_t i = 0; i < count && !err; i++) {
+		const struct ipcc_sem_cmd *c = &cmds[i];
+		int64_t deadline;
+
+		switch (c->op) {
+		case IPCC_SEM_OP_WAIT:
+			err = wait_cancellable(sem, c->n, -1, cancel);
+			break;
+		case IPCC_SEM_OP_TIMEDWAIT:
+			deadline = now_ns() +
+			           (int64_t)c->timeout.tv_sec * NSEC_PER_SEC +
+			           c->timeout.tv_nsec;
+			err = wait_cancellable(sem, c->n ? c->n : 1, deadline,
+			                       cancel);
+			break;
+		default:
+			err = ipcc_sem_cmd_run(sem, c);
+			break;
+		}
+		if (err)
+			break;
+		if (c->op == IPCC_SEM_OP_WAIT || c->op == IPCC_SEM_OP_TRYWAIT)
+			*taken += c->n;
+		else if (c->op == IPCC_SEM_OP_TIMEDWAIT)
+			*taken += c->n ? c->n : 1;
+	}
+	return err;
 }

@@ -377,6 +377,17 @@ int ipcc_sem_stat(const ipcc_sem *sem, struct ipcc_sem_stat *st)
 	return err ? op_err(-err) : 0;
 }
 
+int ipcc_sem_stat_lite(const ipcc_sem *sem, struct ipcc_sem_stat *st)
+{
+	struct semid_ds ds;
+	int err = ipcc_sem_stat_raw(sem->semid, &ds);
+
+	if (err)
+		return op_err(-err);
+	ipcc_sem_fill_stat(sem->semid, &ds, st);
+	return 0;
+}
+
 int ipcc_sem_set_perm(ipcc_sem *sem, mode_t mode, uid_t uid, gid_t gid)
 {
 	struct semid_ds ds;

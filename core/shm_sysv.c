@@ -367,8 +367,13 @@ int ipcc_shm_replace(ipcc_shm *shm, uint64_t size)
 		return -EBUSY;
 	if (shmctl(shm->shmid, IPC_RMID, NULL) < 0)
 		return gone_to(errno, ENOENT);
+	/*
+	 * Read and write for the creator until attached (a caller running as
+	 * the old creator may lack them), then the old mode and owner; the
+	 * creator fields are whoever runs this.
+	 */
 	id = shmget(key, (size_t)size, IPC_CREAT | IPC_EXCL |
-	            (int)(ds.shm_perm.mode & 0777));
+	            (int)((ds.shm_perm.mode & 0777) | 0600));
 	if (id < 0)
 		return -errno;
 	addr = shmat(id, NULL, 0);
@@ -376,11 +381,8 @@ int ipcc_shm_replace(ipcc_shm *shm, uint64_t size)
 		err = -errno;
 		goto out_remove;
 	}
-	/*
-	 * Keep the owner (after attaching: a new owner may lock us out).  The
-	 * creator fields are ours and cannot change.
-	 */
-	if ((ds.shm_perm.uid != geteuid() || ds.shm_perm.gid != getegid()) &&
+	if (((ds.shm_perm.mode & 0600) != 0600 ||
+	     ds.shm_perm.uid != geteuid() || ds.shm_perm.gid != getegid()) &&
 	    shmctl(id, IPC_SET, &ds) < 0) {
 		err = -errno;
 		goto out_detach;

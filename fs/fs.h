@@ -1,219 +1,311 @@
 /*
- * Declarations shared by the ipcfs daemon's source files.
+ * The ipcfs daemon: what its source files share.
  *
- * Inode numbers (FUSE node ids):
- *   1..5                 the fixed directories
- *   FS_SYSV_BASE | shmid a SysV segment (stateless: a key removed and made
- *                        again has a new shmid, hence a new node)
- *   FS_POSIX_BASE + n    a POSIX shm object, from the node table
- *   FS_SEM_BASE + n      a semaphore, from the node table (fresh per lookup)
+ * fs/ maps FUSE operations onto core/ through one table of operations per
+ * kind of IPC object (struct fs_kind, one file fs/kind_*.c each, listed in
+ * fs/kinds.c).  ops.c is the FUSE operation table: it finds the kind of a
+ * node (fs_kind_of) and forwards, with one shared default for what a kind
+ * leaves out.  Around that:
+ *   dir.c        the folders: lookup, listings, statfs, what is refused
+ *   nodes.c      the node table of kinds whose objects have no number
+ *   waiter.c     the pool that runs blocking operations off the workers
+ *   reply_buf.c  scratch buffers for replies
+ *   open_files.c every handle given out, dropped at exit
+ *   sem_names.c  names of semaphores seen, for listing hashed keys
+ *   xattr.c      user.ipc.* attributes, from each kind's xattrs hook
+ *   perm.c       who may do what: the kernel's IPC rule, ownership, and
+ *                running a create as the caller
+ *   main.c       options, the session, clean exit
+ * All mutable state is in one struct fs_state, libfuse's userdata.
+ *
+ * Node ids (FUSE inode numbers):
+ *   1                    the root
+ *   2*i, 2*i+1           kind i's folder and its id/ subfolder
+ *   [i << 40, (i+1) << 40)   the files of kind i (fs_kind_base)
  */
 #ifndef FS_H
 #define FS_H
 
+#ifndef FUSE_USE_VERSION
 #define FUSE_USE_VERSION 314
+#endif
 
+#include <assert.h>
 #include <fuse_lowlevel.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
 #include "ipcc.h"
 
-enum {
-	FS_INO_ROOT = 1,
-	FS_INO_SYSV = 2,
-	FS_INO_SYSV_ID = 3,
-	FS_INO_POSIX = 4,
-	FS_INO_SEM = 5,
-};
-
-#define FS_SYSV_BASE  (UINT64_C(1) << 40)
-#define FS_POSIX_BASE (UINT64_C(1) << 41)
-#define FS_SEM_BASE   (UINT64_C(1) << 42)
-
-/*
- * st_ino shown for POSIX objects and semaphores: stable across lookups
- * (their node ids are not), so both names of one semaphore and every stat
- * of one object agree.
- */
-#define FS_POSIX_STINO(ino) (FS_POSIX_BASE | ((uint64_t)(ino) & (FS_SYSV_BASE - 1)))
-#define FS_SEM_STINO(semid) (FS_SEM_BASE | (uint32_t)(semid))
+#define FS_INO_ROOT 1
+#define FS_KIND_SHIFT 40
+/* Below this every node id is a folder. */
+#define FS_FILE_MIN (UINT64_C(1) << FS_KIND_SHIFT)
 
 /* Block size reported for content files: cat/cp then use 1 MiB reads. */
 #define FS_BLKSIZE (1u << 20)
 #define FS_MAX_WRITE (1u << 20)
-/* Seconds the kernel may cache the fixed directories, which never change. */
+/* Seconds the kernel may cache the fixed folders, which never change. */
 #define FS_FIXED_TIMEOUT 86400.0
 
-enum fs_kind {
-	FS_KIND_NONE,
-	FS_KIND_DIR,
-	FS_KIND_SYSV,
-	FS_KIND_POSIX,
-	FS_KIND_SEM,
-};
+/* Defaults of the bounds on blocked operations (-o max_waiters...). */
+#define FS_WAITERS_MAX_DEFAULT 4096u
+#define FS_WAITERS_USER_MAX_DEFAULT 1024u
 
 struct fs_config {
 	uint64_t sysv_size;     /* size of a segment created without one */
-	int64_t start_time;     /* times of the fixed directories */
+	int64_t start_time;     /* times of the fixed folders */
 	size_t splice_max;      /* largest read reply libfuse can splice */
 	unsigned max_read;      /* -o max_read, 0 if not given */
+	unsigned waiters_max;           /* blocked operations in total */
+	unsigned waiters_user_max;      /* ... and per user */
+	int debug;                      /* -d */
 };
 
-extern struct fs_config fs_conf;
+struct fs_state;
+struct fs_dirbuf;
+struct fs_xattrs;
 
 /*
- * open_files.c: handles given out (files and directories), embedded first
- * in each handle's struct, so that those still open at exit are dropped.
+ * One kind of IPC object: its folder and what each operation does on its
+ * files.  by_id: the name is in the kind's id/ subfolder.  A NULL entry
+ * answers with the shared default (ops.c): lookup ENOENT, create and
+ * unlink EPERM, setattr accepts times only, release and forget keep no
+ * state, no xattrs.
+ */
+struct fs_kind {
+	const char *name;               /* its folder under the root */
+	int has_ids;                    /* an id/ subfolder, by number */
+
+	void (*lookup)(fuse_req_t req, int by_id, const char *name);
+	/* Adds every object's entry to d. */
+	int (*list)(struct fs_state *s, struct fs_dirbuf *d, int by_id);
+	void (*create)(fuse_req_t req, int by_id, const char *name,
+	               mode_t mode, struct fuse_file_info *fi);
+	void (*unlink)(fuse_req_t req, int by_id, const char *name);
+
+	void (*getattr)(fuse_req_t req, fuse_ino_t ino,
+	                struct fuse_file_info *fi);
+	void (*setattr)(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+	                int to_set, struct fuse_file_info *fi);
+	void (*open)(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+	void (*read)(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	             struct fuse_file_info *fi);
+	void (*write)(fuse_req_t req, fuse_ino_t ino, const char *buf,
+	              size_t size, off_t off, struct fuse_file_info *fi);
+	void (*release)(fuse_req_t req, fuse_ino_t ino,
+	                struct fuse_file_info *fi);
+	/* Adds the user.ipc.* attributes of a file: 0 or -errno. */
+	int (*xattrs)(fuse_req_t req, fuse_ino_t ino, struct fs_xattrs *x);
+	/* Adds the kind's limits and usage, shown on its folder. */
+	int (*dir_xattrs)(struct fs_xattrs *x);
+	/* Frees what a node of this kind owns (fs_node.priv). */
+	void (*node_free)(void *priv);
+	/* The kind's own state (fs_kind_data), made before the session. */
+	int (*init)(struct fs_state *s, void **data);
+	void (*destroy)(void *data);
+};
+
+/* kinds.c: the table.  fs_kinds[0] is unused; NULL ends it. */
+extern const struct fs_kind *const fs_kinds[];
+/* The kind a file's node id belongs to (NULL: a folder or no file). */
+const struct fs_kind *fs_kind_of(fuse_ino_t ino);
+/* First node id of a kind's files. */
+uint64_t fs_kind_base(const struct fs_kind *k);
+/* A folder's kind and whether it is the id/ one: 0, or -ENOENT. */
+int fs_folder(fuse_ino_t ino, const struct fs_kind **k, int *by_id);
+/* The node id of kind k's folder (by_id: its id/ subfolder). */
+fuse_ino_t fs_folder_ino(const struct fs_kind *k, int by_id);
+
+extern const struct fs_kind fs_kind_sysv;
+extern const struct fs_kind fs_kind_posix;
+extern const struct fs_kind fs_kind_sem;
+
+/* ops.c */
+extern const struct fuse_lowlevel_ops fs_ops;
+
+/*
+ * open_files.c: every handle given out (files and folders) embeds one of
+ * these first, so that those still open at exit are dropped.
  */
 struct fs_open {
 	struct fs_open *prev, *next;
 	void (*drop)(struct fs_open *);  /* frees the handle, as release */
 };
-void fs_open_add(struct fs_open *o, void (*drop)(struct fs_open *));
-void fs_open_del(struct fs_open *o);
-void fs_open_drop_all(void);
+struct fs_opens {
+	pthread_mutex_t lock;
+	struct fs_open head;
+};
+void fs_opens_init(struct fs_opens *l);
+void fs_open_add(struct fs_state *s, struct fs_open *o,
+                 void (*drop)(struct fs_open *));
+void fs_open_del(struct fs_state *s, struct fs_open *o);
+void fs_open_drop_all(struct fs_state *s);
 
-/* ops.c: the operation table, dispatching on the kind of node */
-extern const struct fuse_lowlevel_ops fs_ops;
-enum fs_kind fs_kind_of(fuse_ino_t ino);
+/* The daemon's state: libfuse's userdata, set up and torn down in main.c. */
+struct fs_nodes;
+struct fs_waiters;
+struct fs_sem_names;
+struct fs_bufs;
+struct fs_pt;
+#define FS_KINDS_MAX 16
+struct fs_state {
+	struct fs_config conf;
+	void *kind_data[FS_KINDS_MAX];  /* by the kind's place in fs_kinds */
+	struct fs_opens opens;
+	struct fs_nodes *nodes;
+	struct fs_waiters *waiters;
+	struct fs_sem_names *sem_names;
+	struct fs_bufs *bufs;
+	struct fs_pt *pt;               /* passthrough.c: backing files */
+};
 
-/* util.c */
+static inline struct fs_state *fs_state_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* The state kind k made at init. */
+void *fs_kind_data(struct fs_state *s, const struct fs_kind *k);
+/* Every kind's init, in order; on failure those done are destroyed. */
+int fs_kinds_init(struct fs_state *s);
+void fs_kinds_destroy(struct fs_state *s);
+
+/* perm.c: who may do what */
 /* Nonzero if the caller is root or one of the given owners. */
 int fs_caller_owns(fuse_req_t req, uid_t uid, uid_t cuid);
 /*
- * Whether the caller may open an object of this mode/owner with the
- * access mode of open flags (read/write bits checked like the kernel's
- * default_permissions).  0 or -EACCES.
- */
-int fs_caller_may_open(fuse_req_t req, mode_t mode, uid_t uid, gid_t gid,
-                       int flags);
-/*
- * The kernel's own IPC rule (ipcperms): the creator counts as the owner
- * and the creator's group as the group.  The file shows one owner, so the
- * kernel's default_permissions treats a creator as "other"; this check,
- * made on top, keeps ipcfs from granting a creator more than IPC does.
- * want: 4 read, 2 write.  0 or -EACCES.
+ * The kernel's own IPC rule (ipcperms): the owner's or creator's bits,
+ * else the group's (owner's or creator's group), else the others'.  The
+ * file shows one owner, so default_permissions treats a creator as
+ * "other"; checked on top, it keeps ipcfs from granting more than IPC
+ * does.  want: 4 read, 2 write.  0 or -EACCES.
  */
 int fs_caller_ipc_may(fuse_req_t req, mode_t mode, uid_t uid, gid_t gid,
                       uid_t cuid, gid_t cgid, mode_t want);
+/*
+ * Whether the caller may open an object of this mode/owner with these
+ * open flags, by the file rule default_permissions applies.  Only needed
+ * where the kernel did not check: an object that appeared between the
+ * kernel's lookup (no entry) and our create.  0 or -EACCES.
+ */
+int fs_caller_may_open(fuse_req_t req, mode_t mode, uid_t uid, gid_t gid,
+                       int flags);
 /* Permission bits (4 read, 2 write) an open with these flags needs. */
 mode_t fs_open_want(int flags);
+int fs_open_writable(int flags);
+/*
+ * Runs the calling thread as the request's caller (uid, gid, groups) for
+ * one create call, so that owner and creator are the caller's and the
+ * kernel's own create checks apply; fs_as_daemon goes back.  0 or -errno
+ * (then nothing changed).
+ */
+struct fs_cred_saved {
+	int switched;
+};
+int fs_as_caller(fuse_req_t req, struct fs_cred_saved *saved);
+/* The same for given ids (e.g. an object's creator). */
+int fs_as(uid_t uid, gid_t gid, size_t ngroups, const gid_t *groups,
+          struct fs_cred_saved *saved);
+void fs_as_daemon(struct fs_cred_saved *saved);
+/*
+ * The change of owner and mode shared by every kind's setattr: checks
+ * that the caller owns the object and gives the new values to set (with
+ * (mode_t)-1 etc. for what stays).  Returns 0 if nothing is to change,
+ * 1 if set must be called, or -EPERM.
+ */
+int fs_setattr_owner(fuse_req_t req, const struct stat *attr, int to_set,
+                     uid_t uid, uid_t cuid, mode_t *mode, uid_t *new_uid,
+                     gid_t *new_gid);
+
+/* util.c */
+/* Zeroed entry reply with no caching of names or attributes. */
+void fs_entry_init(struct fuse_entry_param *e, fuse_ino_t ino);
+/* A time that never happened (0) shows as fallback (the ctime). */
+void fs_time_set(struct timespec *ts, int64_t sec, int64_t fallback);
 /* Largest read reply libfuse can splice from a file (0: none). */
 size_t fs_splice_max(void);
+/*
+ * An object that went away between lookup and use: the file is gone.
+ * Core answers -EIDRM (or the kernel -EINVAL) for a removed id.
+ */
+static inline int fs_gone(int err)
+{
+	return err == -EIDRM || err == -EINVAL ? -ENOENT : err;
+}
+/*
+ * Gives handle o (a file's, with its drop) to fi, without page cache
+ * (contents are shared memory or commands: every read and write must
+ * reach the daemon), and replies to the open or create; if the caller is
+ * gone, o is dropped and, for a create, the new entry forgotten.
+ */
+void fs_reply_open(fuse_req_t req, struct fuse_file_info *fi,
+                   struct fs_open *o);
+void fs_reply_create(fuse_req_t req, const struct fuse_entry_param *e,
+                     struct fuse_file_info *fi, struct fs_open *o);
+/* Whether name is one of glibc's named semaphores in /dev/shm. */
+int fs_is_glibc_sem(const char *name);
 
 /*
  * reply_buf.c: a scratch buffer of at least size bytes for one reply (NULL
  * when out of memory), to give back with fs_buf_put once replied.
  */
-void *fs_buf_get(size_t size);
-void fs_buf_put(void *buf);
-/* At exit: frees the calling thread's buffer and the pool. */
-void fs_buf_free_all(void);
-/* Zeroed entry reply with no caching of names or attributes. */
-void fs_entry_init(struct fuse_entry_param *e, fuse_ino_t ino);
-void fs_time_set(struct timespec *ts, int64_t sec);
-int fs_open_writable(int flags);
+int fs_bufs_new(struct fs_bufs **out);
+void fs_bufs_free(struct fs_bufs *b);
+void *fs_buf_get(struct fs_state *s, size_t size);
+void fs_buf_put(struct fs_state *s, void *buf);
 
-/* ops_dir.c */
+/* dir.c */
 void fs_dir_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
-int fs_dir_stat(fuse_ino_t ino, struct stat *st);
+int fs_dir_stat(struct fs_state *s, fuse_ino_t ino, struct stat *st);
 void fs_dir_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi);
 void fs_dir_releasedir(fuse_req_t req, fuse_ino_t ino,
                        struct fuse_file_info *fi);
 void fs_dir_statfs(fuse_req_t req, fuse_ino_t ino);
-void fs_refuse_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-                     mode_t mode, dev_t rdev);
-void fs_refuse_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
-                     mode_t mode);
-void fs_refuse_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
-void fs_refuse_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-                       const char *name);
-void fs_refuse_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
-                    const char *newname);
-void fs_refuse_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-                      fuse_ino_t newparent, const char *newname,
-                      unsigned int flags);
-
-/* Directory snapshots, filled by each kind's list function. */
-struct fs_dirbuf;
 int fs_dirbuf_add(struct fs_dirbuf *d, const char *name, uint64_t ino,
                   mode_t type);
 
-/* ops_sysv.c */
-void fs_sysv_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
-int fs_sysv_list(struct fs_dirbuf *d, int by_id);
-void fs_sysv_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void fs_sysv_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-                     int to_set, struct fuse_file_info *fi);
-void fs_sysv_create(fuse_req_t req, fuse_ino_t parent, const char *name,
-                    mode_t mode, struct fuse_file_info *fi);
-void fs_sysv_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void fs_sysv_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                  struct fuse_file_info *fi);
-void fs_sysv_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
-                   size_t size, off_t off, struct fuse_file_info *fi);
-void fs_sysv_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void fs_sysv_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
-int fs_sysv_stat(fuse_ino_t ino, struct ipcc_shm_stat *st);
-
-/* ops_posix.c */
-void fs_posix_lookup(fuse_req_t req, const char *name);
-int fs_posix_list(struct fs_dirbuf *d);
-void fs_posix_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void fs_posix_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-                      int to_set, struct fuse_file_info *fi);
-void fs_posix_create(fuse_req_t req, const char *name, mode_t mode,
-                     struct fuse_file_info *fi);
-void fs_posix_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void fs_posix_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                   struct fuse_file_info *fi);
-void fs_posix_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
-                    size_t size, off_t off, struct fuse_file_info *fi);
-void fs_posix_release(fuse_req_t req, fuse_ino_t ino,
-                      struct fuse_file_info *fi);
-void fs_posix_unlink(fuse_req_t req, const char *name);
-
-/* ops_sem.c */
-void fs_sem_lookup(fuse_req_t req, const char *name);
-int fs_sem_list(struct fs_dirbuf *d);
-void fs_sem_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void fs_sem_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-                    int to_set, struct fuse_file_info *fi);
-void fs_sem_create(fuse_req_t req, const char *name, mode_t mode,
-                   struct fuse_file_info *fi);
-void fs_sem_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void fs_sem_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                 struct fuse_file_info *fi);
-void fs_sem_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
-                  size_t size, off_t off, struct fuse_file_info *fi);
-void fs_sem_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void fs_sem_unlink(fuse_req_t req, const char *name);
-int fs_sem_stat(fuse_ino_t ino, struct ipcc_sem_stat *st);
-
 /* sem_names.c: names seen, so that ls can show a hashed key by name */
-void fs_sem_names_remember(const char *name);
+int fs_sem_names_new(struct fs_sem_names **out);
+void fs_sem_names_free(struct fs_sem_names *t);
+void fs_sem_names_remember(struct fs_sem_names *t, const char *name);
 /* Copies the remembered name of key into buf; 0, or -ENOENT. */
-int fs_sem_names_find(key_t key, char buf[IPCC_NAME_MAX + 1]);
-void fs_sem_names_clear(void);
+int fs_sem_names_find(struct fs_sem_names *t, key_t key,
+                      char buf[IPCC_NAME_MAX + 1]);
 
-/* sem_waiter.c: semaphore writes that may block, run off the FUSE workers */
-struct fs_node;
-int fs_waiters_init(void);
 /*
- * Runs cmds on node's semaphore in a thread of its own, which replies to
- * req (size on success) and holds the node meanwhile.  0 if handed over;
- * otherwise a negative errno and the caller replies.
+ * waiter.c: operations that may block run on a pool of threads, so that
+ * the FUSE workers stay free.  A job is started from a request; the pool
+ * runs job->run in a thread of its own (it may block, polling the cancel
+ * hook: FUSE_INTERRUPT cancels it), then job->reply, which replies to the
+ * request and gives back what run took if that reply fails, then
+ * job->free.  Blocked jobs are bounded in total and per user.
  */
-int fs_waiter_start(fuse_req_t req, struct fs_node *node,
-                    const struct ipcc_sem_cmd *cmds, size_t count,
-                    size_t size);
-/* Cancels every blocked write (they fail with EINTR) and waits for them. */
-void fs_waiters_shutdown(void);
+struct fs_job {
+	int (*run)(struct fs_job *job, const struct ipcc_cancel *cancel);
+	void (*reply)(struct fs_job *job, fuse_req_t req, int result);
+	void (*free)(struct fs_job *job);
+};
+int fs_waiters_new(const struct fs_config *conf, struct fs_waiters **out);
+/*
+ * Hands job to the pool, which then replies to req and frees the job:
+ * 0.  Otherwise a negative errno (-EBUSY past a bound) and the caller
+ * still owns both.
+ */
+int fs_job_start(fuse_req_t req, struct fs_job *job);
+/* Cancels every blocked job (they fail with EINTR) and waits for them. */
+void fs_waiters_shutdown(struct fs_waiters *w);
+void fs_waiters_free(struct fs_waiters *w);
 
 /* xattr.c */
+struct fs_xattrs;
+/* Adds one attribute; value as printf.  0 or -ENOMEM / -ERANGE. */
+int fs_xattr_add(struct fs_xattrs *x, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int fs_xattr_add_key(struct fs_xattrs *x, key_t key);
 void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
                  size_t size);
 void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);

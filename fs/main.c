@@ -1,7 +1,6 @@
 /*
- * ipcfs: shows the live IPC objects of the machine (System V and POSIX
- * shared memory, named semaphores) as files.  Option parsing, the FUSE
- * session and its loop, clean exit.
+ * ipcfs: shows the live IPC objects of the machine as files.  Option
+ * parsing, the daemon's state, the FUSE session and its loop, clean exit.
  */
 #include <errno.h>
 #include <limits.h>
@@ -25,19 +24,27 @@
 #define IPCFS_VERSION "unknown"
 #endif
 
-struct fs_config fs_conf;
-
 enum {
 	KEY_SYSV_SIZE,
 };
 
 static const struct fuse_opt own_opts[] = {
 	FUSE_OPT_KEY("sysv_size=", KEY_SYSV_SIZE),
+	{ "max_waiters=%u", offsetof(struct fs_config, waiters_max), 0 },
+	{ "max_waiters_per_user=%u",
+	  offsetof(struct fs_config, waiters_user_max), 0 },
 	/* the kernel's mount option, which libfuse also wants from init */
 	{ "max_read=%u", offsetof(struct fs_config, max_read), 0 },
 	FUSE_OPT_KEY("max_read=", FUSE_OPT_KEY_KEEP),
-	/* meant for mount(8) and fstab, not for the filesystem */
+	/*
+	 * Meant for mount(8) and fstab, not for the filesystem: the one list
+	 * of them (mount.fuse.ipcfs passes every option on to us).
+	 */
 	FUSE_OPT_KEY("auto", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("owner", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("group", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("user=", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("comment=", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("noauto", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("user", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("users", FUSE_OPT_KEY_DISCARD),
@@ -58,10 +65,10 @@ static const struct fuse_opt own_opts[] = {
 static int opt_proc(void *data, const char *arg, int key,
                     struct fuse_args *outargs)
 {
+	struct fs_config *conf = data;
 	const char *value;
 	uint64_t size;
 
-	(void)data;
 	(void)outargs;
 	switch (key) {
 	case KEY_SYSV_SIZE:
@@ -72,10 +79,11 @@ static int opt_proc(void *data, const char *arg, int key,
 			        value);
 			return -1;
 		}
-		fs_conf.sysv_size = size;
+		conf->sysv_size = size;
 		return 0;
 	case FUSE_OPT_KEY_OPT:
-		if (strncmp(arg, "x-systemd.", strlen("x-systemd.")) == 0)
+		/* x-systemd.*, x-gvfs-*, ...: for other programs */
+		if (strncmp(arg, "x-", 2) == 0)
 			return 0;
 		return 1;
 	default:
@@ -111,10 +119,18 @@ static void show_help(const char *prog)
 	       "without a size\n"
 	       "                           (default: the page size; K, M, "
 	       "G, T suffixes)\n"
+	       "    -o max_waiters=N       blocked operations (waits, "
+	       "receives) at once,\n"
+	       "                           in total (default %u)\n"
+	       "    -o max_waiters_per_user=N   ... and per user (default "
+	       "%u); past either,\n"
+	       "                           a blocking operation fails with "
+	       "EBUSY\n"
 	       "    (default_permissions is always on; fstab-only options "
 	       "such as\n"
 	       "     auto, noauto, user, _netdev, nofail, defaults, "
-	       "x-systemd.* are ignored)\n\n");
+	       "x-systemd.* are ignored)\n\n", FS_WAITERS_MAX_DEFAULT,
+	       FS_WAITERS_USER_MAX_DEFAULT);
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
 }
@@ -151,13 +167,46 @@ static int run_loop(struct fuse_session *se,
 	return ret;
 }
 
+static void state_free(struct fs_state *s)
+{
+	fs_waiters_free(s->waiters);
+	fs_kinds_destroy(s);
+	fs_nodes_free(s->nodes);
+	fs_sem_names_free(s->sem_names);
+	fs_bufs_free(s->bufs);
+	fs_pt_free(s->pt);
+}
+
+/* Everything but conf, which the options filled in already. */
+static int state_init(struct fs_state *s)
+{
+	int err;
+
+	fs_opens_init(&s->opens);
+	err = fs_nodes_new(&s->nodes);
+	if (!err)
+		err = fs_sem_names_new(&s->sem_names);
+	if (!err)
+		err = fs_bufs_new(&s->bufs);
+	if (!err)
+		err = fs_waiters_new(&s->conf, &s->waiters);
+	if (!err)
+		err = fs_pt_new(s->conf.debug, &s->pt);
+	if (!err)
+		err = fs_kinds_init(s);
+	if (err)
+		state_free(s);
+	return err;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts opts;
 	struct fuse_session *se;
+	static struct fs_state state;
 	long page = sysconf(_SC_PAGESIZE);
-	int ret = 1;
+	int ret = 1, err;
 
 	memset(&opts, 0, sizeof(opts));
 #if defined(M_ARENA_MAX)
@@ -170,10 +219,12 @@ int main(int argc, char *argv[])
 	mallopt(M_ARENA_MAX, 1);
 #endif
 	fuse_set_log_func(log_func);
-	fs_conf.sysv_size = page > 0 ? (uint64_t)page : 4096;
-	fs_conf.start_time = (int64_t)time(NULL);
+	state.conf.sysv_size = page > 0 ? (uint64_t)page : 4096;
+	state.conf.start_time = (int64_t)time(NULL);
+	state.conf.waiters_max = FS_WAITERS_MAX_DEFAULT;
+	state.conf.waiters_user_max = FS_WAITERS_USER_MAX_DEFAULT;
 
-	if (fuse_opt_parse(&args, &fs_conf, own_opts, opt_proc) != 0)
+	if (fuse_opt_parse(&args, &state.conf, own_opts, opt_proc) != 0)
 		goto out_args;
 	/*
 	 * First, so that a user's fsname/subtype still wins; the kernel then
@@ -184,7 +235,7 @@ int main(int argc, char *argv[])
 		goto out_args;
 	if (fuse_parse_cmdline(&args, &opts) != 0)
 		goto out_args;
-	fs_pt_set_debug(opts.debug);
+	state.conf.debug = opts.debug;
 	if (opts.show_help) {
 		show_help(argv[0]);
 		ret = 0;
@@ -203,13 +254,15 @@ int main(int argc, char *argv[])
 
 	/* the kernel applied the caller's umask already: modes are exact */
 	umask(0);
-	if (fs_waiters_init() != 0) {
-		fprintf(stderr, "ipcfs: cannot install the SIGUSR1 handler\n");
+	err = state_init(&state);
+	if (err) {
+		fprintf(stderr, "ipcfs: cannot start: %s\n", strerror(-err));
 		goto out_opts;
 	}
-	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), NULL);
+	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &state);
 	if (!se)
-		goto out_opts;
+		goto out_state;
+	fs_pt_set_session(state.pt, se);
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
 	if (fuse_session_mount(se, opts.mountpoint) != 0)
@@ -219,18 +272,17 @@ int main(int argc, char *argv[])
 	/* a signal's number (SIGTERM, SIGINT) is a clean exit; -errno is not */
 	ret = run_loop(se, &opts) < 0 ? 1 : 0;
 
-	/* blocked semaphore writes fail with EINTR before the unmount */
-	fs_waiters_shutdown();
+	/* blocked operations fail with EINTR before the unmount */
+	fs_waiters_shutdown(state.waiters);
 	/* files still open when a signal stopped us: no release will come */
-	fs_open_drop_all();
+	fs_open_drop_all(&state);
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);
-	fs_nodes_clear();
-	fs_sem_names_clear();
-	fs_buf_free_all();
+out_state:
+	state_free(&state);
 out_opts:
 	free(opts.mountpoint);
 out_args:

@@ -1,8 +1,9 @@
 /*
  * The node table: two chained hash indexes over the same nodes, by id
- * (every node) and by name (POSIX nodes, whose id must be found again from
- * a name at the next lookup).  One mutex: every operation is short.
+ * (every node) and by name (nodes found again from a name at the next
+ * lookup).  One mutex: every operation is short.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,112 +11,142 @@
 #include "nodes.h"
 
 #define NBUCKETS 4096u
+/* Kinds with a counter of their own; fs_kinds is far shorter. */
+#define KINDS_MAX 16
 
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct fs_node *by_id[NBUCKETS];
-static struct fs_node *by_name[NBUCKETS];
-static uint64_t next_posix = FS_POSIX_BASE;
-static uint64_t next_sem = FS_SEM_BASE;
+struct fs_nodes {
+	pthread_mutex_t lock;
+	struct fs_node *by_id[NBUCKETS];
+	struct fs_node *by_name[NBUCKETS];
+	uint64_t next[KINDS_MAX];       /* ids handed out, per kind */
+};
 
 static unsigned id_bucket(uint64_t id)
 {
 	return (unsigned)((id * UINT64_C(0x9e3779b97f4a7c15)) >> 52) % NBUCKETS;
 }
 
-static unsigned name_bucket(const char *name)
+static unsigned name_bucket(const struct fs_kind *k, const char *name)
 {
-	return ipcc_fnv1a32(name, strlen(name)) % NBUCKETS;
+	return (ipcc_fnv1a32(name, strlen(name)) ^ (uint32_t)(uintptr_t)k) %
+	       NBUCKETS;
 }
 
-static struct fs_node *node_alloc(const char *name)
+int fs_nodes_new(struct fs_nodes **out)
+{
+	struct fs_nodes *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	pthread_mutex_init(&t->lock, NULL);
+	*out = t;
+	return 0;
+}
+
+static struct fs_node *node_alloc(const struct fs_kind *k, const char *name)
 {
 	size_t len = strlen(name);
 	struct fs_node *n = calloc(1, sizeof(*n) + len + 1);
 
-	if (n)
-		memcpy(n->name, name, len + 1);
+	if (!n)
+		return NULL;
+	memcpy(n->name, name, len + 1);
+	n->kind = k;
+	n->nlookup = 1;
 	return n;
 }
 
-/* Table lock held. */
-static void link_id(struct fs_node *n)
+/* Table lock held: gives n the kind's next id and indexes it by id. */
+static void link_id(struct fs_nodes *t, struct fs_node *n)
 {
-	unsigned b = id_bucket(n->id);
+	uint64_t base = fs_kind_base(n->kind);
+	unsigned i = (unsigned)(base >> FS_KIND_SHIFT), b;
 
-	n->id_next = by_id[b];
-	by_id[b] = n;
+	assert(i < KINDS_MAX);
+	n->id = base + t->next[i]++;
+	assert(n->id < base + FS_FILE_MIN);
+	b = id_bucket(n->id);
+	n->id_next = t->by_id[b];
+	t->by_id[b] = n;
 }
 
-struct fs_node *fs_node_posix_get(const char *name, ino_t ino)
+struct fs_node *fs_node_get(struct fs_nodes *t, const struct fs_kind *k,
+                            const char *name, uint64_t tag)
 {
-	unsigned b = name_bucket(name);
+	unsigned b = name_bucket(k, name);
 	struct fs_node *n;
 
-	pthread_mutex_lock(&table_lock);
-	for (n = by_name[b]; n; n = n->name_next) {
-		if (n->ino == ino && strcmp(n->name, name) == 0) {
+	pthread_mutex_lock(&t->lock);
+	for (n = t->by_name[b]; n; n = n->name_next) {
+		if (n->kind == k && n->tag == tag &&
+		    strcmp(n->name, name) == 0) {
 			n->nlookup++;
 			goto out;
 		}
 	}
-	n = node_alloc(name);
+	n = node_alloc(k, name);
 	if (!n)
 		goto out;
-	n->kind = FS_KIND_POSIX;
-	n->ino = ino;
-	n->nlookup = 1;
-	n->id = next_posix++;
-	n->name_next = by_name[b];
-	by_name[b] = n;
-	link_id(n);
+	n->tag = tag;
+	n->named = 1;
+	n->name_next = t->by_name[b];
+	t->by_name[b] = n;
+	link_id(t, n);
 out:
-	pthread_mutex_unlock(&table_lock);
+	pthread_mutex_unlock(&t->lock);
 	return n;
 }
 
-struct fs_node *fs_node_sem_new(const char *name, int by_key, ipcc_sem *sem)
+struct fs_node *fs_node_new(struct fs_nodes *t, const struct fs_kind *k,
+                            const char *name, void *priv)
 {
-	struct fs_node *n = node_alloc(name);
+	struct fs_node *n = node_alloc(k, name);
 
 	if (!n)
 		return NULL;
-	n->kind = FS_KIND_SEM;
-	n->sem = sem;
-	n->by_key = by_key;
-	n->nlookup = 1;
-	pthread_mutex_lock(&table_lock);
-	n->id = next_sem++;
-	link_id(n);
-	pthread_mutex_unlock(&table_lock);
+	n->priv = priv;
+	pthread_mutex_lock(&t->lock);
+	link_id(t, n);
+	pthread_mutex_unlock(&t->lock);
 	return n;
 }
 
-struct fs_node *fs_node_find(uint64_t id)
+/* Table lock held. */
+static struct fs_node *find_locked(struct fs_nodes *t, uint64_t id)
 {
 	struct fs_node *n;
 
-	pthread_mutex_lock(&table_lock);
-	for (n = by_id[id_bucket(id)]; n; n = n->id_next)
+	for (n = t->by_id[id_bucket(id)]; n; n = n->id_next)
 		if (n->id == id)
 			break;
-	pthread_mutex_unlock(&table_lock);
+	return n;
+}
+
+struct fs_node *fs_node_find(struct fs_nodes *t, uint64_t id)
+{
+	struct fs_node *n;
+
+	pthread_mutex_lock(&t->lock);
+	n = find_locked(t, id);
+	pthread_mutex_unlock(&t->lock);
 	return n;
 }
 
 /* Table lock held: takes n out of both indexes. */
-static void unlink_node(struct fs_node *n)
+static void unlink_node(struct fs_nodes *t, struct fs_node *n)
 {
 	struct fs_node **pp;
 
-	for (pp = &by_id[id_bucket(n->id)]; *pp; pp = &(*pp)->id_next) {
+	for (pp = &t->by_id[id_bucket(n->id)]; *pp; pp = &(*pp)->id_next) {
 		if (*pp == n) {
 			*pp = n->id_next;
 			break;
 		}
 	}
-	if (n->kind != FS_KIND_POSIX)
+	if (!n->named)
 		return;
-	for (pp = &by_name[name_bucket(n->name)]; *pp; pp = &(*pp)->name_next) {
+	for (pp = &t->by_name[name_bucket(n->kind, n->name)]; *pp;
+	     pp = &(*pp)->name_next) {
 		if (*pp == n) {
 			*pp = n->name_next;
 			break;
@@ -125,61 +156,62 @@ static void unlink_node(struct fs_node *n)
 
 static void node_free(struct fs_node *n)
 {
-	ipcc_sem_close(n->sem);
+	if (n->priv && n->kind->node_free)
+		n->kind->node_free(n->priv);
 	free(n);
 }
 
-void fs_node_forget(uint64_t id, uint64_t count)
+void fs_node_forget(struct fs_nodes *t, uint64_t id, uint64_t count)
 {
 	struct fs_node *n;
 
-	pthread_mutex_lock(&table_lock);
-	for (n = by_id[id_bucket(id)]; n; n = n->id_next)
-		if (n->id == id)
-			break;
+	pthread_mutex_lock(&t->lock);
+	n = find_locked(t, id);
 	if (!n) {
-		pthread_mutex_unlock(&table_lock);
+		pthread_mutex_unlock(&t->lock);
 		return;
 	}
 	if (n->nlookup > count) {
 		n->nlookup -= count;
-		pthread_mutex_unlock(&table_lock);
+		pthread_mutex_unlock(&t->lock);
 		return;
 	}
-	unlink_node(n);
+	unlink_node(t, n);
 	n->unlinked = 1;
 	n->nlookup = 0;
-	if (n->refs) {
+	if (n->refs)
 		n = NULL;       /* the last fs_node_put frees it */
-	}
-	pthread_mutex_unlock(&table_lock);
+	pthread_mutex_unlock(&t->lock);
 	if (n)
 		node_free(n);
 }
 
-void fs_node_hold(struct fs_node *n)
+void fs_node_hold(struct fs_nodes *t, struct fs_node *n)
 {
-	pthread_mutex_lock(&table_lock);
+	pthread_mutex_lock(&t->lock);
+	assert(!n->unlinked || n->refs > 0);
 	n->refs++;
-	pthread_mutex_unlock(&table_lock);
+	pthread_mutex_unlock(&t->lock);
 }
 
-void fs_node_put(struct fs_node *n)
+void fs_node_put(struct fs_nodes *t, struct fs_node *n)
 {
 	int last;
 
-	pthread_mutex_lock(&table_lock);
+	pthread_mutex_lock(&t->lock);
+	assert(n->refs > 0);
 	last = --n->refs == 0 && n->unlinked;
-	pthread_mutex_unlock(&table_lock);
+	pthread_mutex_unlock(&t->lock);
 	if (last)
 		node_free(n);
 }
 
-void fs_nodes_clear(void)
+void fs_nodes_free(struct fs_nodes *t)
 {
-	pthread_mutex_lock(&table_lock);
+	if (!t)
+		return;
 	for (unsigned b = 0; b < NBUCKETS; b++) {
-		struct fs_node *n = by_id[b];
+		struct fs_node *n = t->by_id[b];
 
 		while (n) {
 			struct fs_node *next = n->id_next;
@@ -187,8 +219,7 @@ void fs_nodes_clear(void)
 			node_free(n);
 			n = next;
 		}
-		by_id[b] = NULL;
-		by_name[b] = NULL;
 	}
-	pthread_mutex_unlock(&table_lock);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
 }

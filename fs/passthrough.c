@@ -12,17 +12,59 @@
 #if defined(IPCFS_HAVE_PASSTHROUGH)
 #include <linux/capability.h>
 #include <linux/magic.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #endif
 
 #include "passthrough.h"
 
-static int debug;
+#define NBUCKETS 256
 
-void fs_pt_set_debug(int on)
+/* A node's backing file while any open of it holds it. */
+struct backing {
+	fuse_ino_t ino;
+	int id;                 /* the kernel's backing id */
+	int writable;           /* registered O_RDWR */
+	unsigned refs;          /* opens holding it */
+	struct backing *next;
+};
+
+struct fs_pt {
+	int debug;
+	/* set at init, cleared for good if the kernel refuses us (EPERM) */
+	atomic_int enabled;
+	struct fuse_session *se;
+	pthread_mutex_t lock;
+	struct backing *buckets[NBUCKETS];
+};
+
+int fs_pt_new(int debug, struct fs_pt **out)
 {
-	debug = on;
+	struct fs_pt *pt = calloc(1, sizeof(*pt));
+
+	if (!pt)
+		return -ENOMEM;
+	pt->debug = debug;
+	pthread_mutex_init(&pt->lock, NULL);
+	*out = pt;
+	return 0;
+}
+
+void fs_pt_free(struct fs_pt *pt)
+{
+	if (!pt)
+		return;
+	/* every open was released or dropped before */
+	for (size_t i = 0; i < NBUCKETS; i++)
+		assert(!pt->buckets[i]);
+	pthread_mutex_destroy(&pt->lock);
+	free(pt);
+}
+
+void fs_pt_set_session(struct fs_pt *pt, struct fuse_session *se)
+{
+	pt->se = se;
 }
 
 void fs_pt_version(FILE *out)
@@ -52,25 +94,14 @@ static const char *path_name(enum fs_pt_path path)
 
 #if defined(IPCFS_HAVE_PASSTHROUGH)
 
-/* Set once at init, cleared for good if the kernel refuses us (EPERM). */
-static atomic_int enabled;
+/* The kernel's ABI (fuse_kernel.h, which libfuse does not install). */
+#ifndef FUSE_DEV_IOC_BACKING_CLOSE
+#define FUSE_DEV_IOC_BACKING_CLOSE _IOW(229, 2, uint32_t)
+#endif
 
-/* A node's backing file while any open of it holds it. */
-struct backing {
-	fuse_ino_t ino;
-	int id;                 /* the kernel's backing id */
-	int writable;           /* registered O_RDWR */
-	unsigned refs;          /* opens holding it */
-	struct backing *next;
-};
-
-#define NBUCKETS 256
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct backing *buckets[NBUCKETS];
-
-static struct backing **slot(fuse_ino_t ino)
+static struct backing **slot(struct fs_pt *pt, fuse_ino_t ino)
 {
-	struct backing **pp = &buckets[(ino ^ (ino >> 40)) % NBUCKETS];
+	struct backing **pp = &pt->buckets[(ino ^ (ino >> 40)) % NBUCKETS];
 
 	while (*pp && (*pp)->ino != ino)
 		pp = &(*pp)->next;
@@ -93,7 +124,7 @@ static int have_sys_admin(void)
 	        CAP_TO_MASK(CAP_SYS_ADMIN)) != 0;
 }
 
-void fs_pt_init(struct fuse_conn_info *conn)
+void fs_pt_init(struct fs_pt *pt, struct fuse_conn_info *conn)
 {
 	const char *off = NULL;
 
@@ -105,7 +136,7 @@ void fs_pt_init(struct fuse_conn_info *conn)
 	else if (!have_sys_admin())
 		off = "the daemon has no CAP_SYS_ADMIN";
 	if (off) {
-		if (debug)
+		if (pt->debug)
 			fuse_log(FUSE_LOG_DEBUG, "ipcfs: passthrough off: %s\n",
 			         off);
 		return;
@@ -122,8 +153,8 @@ void fs_pt_init(struct fuse_conn_info *conn)
 	 */
 	if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV_V2)
 		conn->want |= FUSE_CAP_HANDLE_KILLPRIV_V2;
-	enabled = 1;
-	if (debug)
+	atomic_store(&pt->enabled, 1);
+	if (pt->debug)
 		fuse_log(FUSE_LOG_DEBUG, "ipcfs: passthrough on\n");
 }
 
@@ -134,12 +165,12 @@ int fs_pt_log_drop(const char *fmt)
 }
 
 /*
- * Registers memfd(arg)'s file as node ino's backing; lock held.  NULL and
- * *why set when the open has to go through the daemon.
+ * Registers memfd(arg)'s file as node ino's backing; pt->lock held.  NULL
+ * and *why set when the open has to go through the daemon.
  */
-static struct backing *backing_new(fuse_req_t req, fuse_ino_t ino,
-                                   int (*memfd)(void *), void *arg,
-                                   const char **why, int *err)
+static struct backing *backing_new(struct fs_pt *pt, fuse_req_t req,
+                                   fuse_ino_t ino, int (*memfd)(void *),
+                                   void *arg, const char **why, int *err)
 {
 	struct backing *b;
 	struct statfs sfs;
@@ -158,7 +189,6 @@ static struct backing *backing_new(fuse_req_t req, fuse_ino_t ino,
 	if (fstatfs(fd, &sfs) != 0 || sfs.f_type != TMPFS_MAGIC) {
 		close(fd);
 		*why = "memory not on tmpfs";
-		*err = 0;
 		return NULL;
 	}
 	flags = fcntl(fd, F_GETFL);
@@ -167,9 +197,9 @@ static struct backing *backing_new(fuse_req_t req, fuse_ino_t ino,
 	*err = errno;
 	close(fd);
 	if (id <= 0) {
-		/* no privilege in the kernel's eyes: it will not change */
+		/* no privilege in the kernel's eyes: that will not change */
 		if (*err == EPERM)
-			enabled = 0;
+			atomic_store(&pt->enabled, 0);
 		*why = "the kernel refused the backing file";
 		return NULL;
 	}
@@ -191,28 +221,28 @@ enum fs_pt_path fs_pt_open(fuse_req_t req, fuse_ino_t ino,
                            void *arg, struct fuse_file_info *fi,
                            const char *what)
 {
+	struct fs_pt *pt = fs_state_of(req)->pt;
 	enum fs_pt_path path = FS_PT_DAEMON;
-	const char *why = NULL;
-	struct backing **pp, *b;
+	const char *why = "off";
+	struct backing **pp, *b = NULL;
 	int err = 0;
 
 	/* the daemon's path: no page cache, every byte reaches the object */
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
 	fi->backing_id = 0;
-	if (want == FS_PT_DAEMON || !enabled) {
-		why = want == FS_PT_DAEMON ? "asked" : "off";
+	if (want == FS_PT_DAEMON) {
+		why = "not for this open";
 		goto out;
 	}
-	pthread_mutex_lock(&lock);
-	pp = slot(ino);
+	if (!atomic_load(&pt->enabled))
+		goto out;
+	pthread_mutex_lock(&pt->lock);
+	pp = slot(pt, ino);
 	b = *pp;
-	if (!b && enabled) {
-		b = backing_new(req, ino, memfd, arg, &why, &err);
-		if (b)
-			*pp = b;
-	} else if (!b) {
-		why = "off";
+	if (!b && atomic_load(&pt->enabled)) {
+		b = backing_new(pt, req, ino, memfd, arg, &why, &err);
+		*pp = b;
 	}
 	if (b) {
 		b->refs++;
@@ -224,46 +254,52 @@ enum fs_pt_path fs_pt_open(fuse_req_t req, fuse_ino_t ino,
 		fi->backing_id = b->id;
 		fi->direct_io = path == FS_PT_MMAP;
 	}
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&pt->lock);
 out:
-	if (debug) {
-		if (path != FS_PT_DAEMON)
-			fuse_log(FUSE_LOG_DEBUG, "ipcfs: open %s (node %#llx): "
-			         "%s, backing %d\n", what,
-			         (unsigned long long)ino, path_name(path),
-			         fi->backing_id);
-		else
-			fuse_log(FUSE_LOG_DEBUG, "ipcfs: open %s (node %#llx): "
-			         "daemon (passthrough %s%s%s)\n", what,
-			         (unsigned long long)ino, why,
-			         err ? ": " : "", err ? strerror(err) : "");
-	}
+	if (!pt->debug)
+		return path;
+	if (path != FS_PT_DAEMON)
+		fuse_log(FUSE_LOG_DEBUG, "ipcfs: open %s (node %#llx): %s, "
+		         "backing %d\n", what, (unsigned long long)ino,
+		         path_name(path), fi->backing_id);
+	else
+		fuse_log(FUSE_LOG_DEBUG, "ipcfs: open %s (node %#llx): daemon "
+		         "(passthrough %s%s%s)\n", what,
+		         (unsigned long long)ino, why, err ? ": " : "",
+		         err ? strerror(err) : "");
 	return path;
 }
 
-void fs_pt_release(fuse_req_t req, fuse_ino_t ino, enum fs_pt_path path)
+void fs_pt_release(struct fs_pt *pt, fuse_ino_t ino, enum fs_pt_path path)
 {
 	struct backing **pp, *b;
 
 	if (path == FS_PT_DAEMON)
 		return;
-	pthread_mutex_lock(&lock);
-	pp = slot(ino);
+	pthread_mutex_lock(&pt->lock);
+	pp = slot(pt, ino);
 	b = *pp;
 	if (b && --b->refs == 0) {
 		*pp = b->next;
-		/* at exit the kernel drops it with the connection */
-		if (req)
-			fuse_passthrough_close(req, b->id);
+		/*
+		 * libfuse's fuse_passthrough_close wants a request, which a
+		 * handle dropped after a failed reply or at exit has not;
+		 * the ioctl is the same.  At exit it may fail: the kernel
+		 * drops every backing file with the connection anyway.
+		 */
+		if (pt->se)
+			ioctl(fuse_session_fd(pt->se),
+			      FUSE_DEV_IOC_BACKING_CLOSE, &b->id);
 		free(b);
 	}
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&pt->lock);
 }
 
 #else /* !IPCFS_HAVE_PASSTHROUGH */
 
-void fs_pt_init(struct fuse_conn_info *conn)
+void fs_pt_init(struct fs_pt *pt, struct fuse_conn_info *conn)
 {
+	(void)pt;
 	(void)conn;
 }
 
@@ -278,22 +314,21 @@ enum fs_pt_path fs_pt_open(fuse_req_t req, fuse_ino_t ino,
                            void *arg, struct fuse_file_info *fi,
                            const char *what)
 {
-	(void)req;
 	(void)want;
 	(void)memfd;
 	(void)arg;
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
-	if (debug)
+	if (fs_state_of(req)->pt->debug)
 		fuse_log(FUSE_LOG_DEBUG, "ipcfs: open %s (node %#llx): %s "
 		         "(passthrough not built in)\n", what,
 		         (unsigned long long)ino, path_name(FS_PT_DAEMON));
 	return FS_PT_DAEMON;
 }
 
-void fs_pt_release(fuse_req_t req, fuse_ino_t ino, enum fs_pt_path path)
+void fs_pt_release(struct fs_pt *pt, fuse_ino_t ino, enum fs_pt_path path)
 {
-	(void)req;
+	(void)pt;
 	(void)ino;
 	(void)path;
 }

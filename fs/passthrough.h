@@ -29,10 +29,13 @@ enum fs_pt_path {
 
 /* --version: one line on whether this build has passthrough. */
 void fs_pt_version(FILE *out);
-/* -d: log at debug level which path each open takes. */
-void fs_pt_set_debug(int on);
+/* The daemon's passthrough state (fs_state.pt); debug: log each open. */
+int fs_pt_new(int debug, struct fs_pt **out);
+void fs_pt_free(struct fs_pt *pt);
+/* The session whose /dev/fuse backing files are registered on. */
+void fs_pt_set_session(struct fs_pt *pt, struct fuse_session *se);
 /* init: asks for passthrough when the kernel and our privileges allow. */
-void fs_pt_init(struct fuse_conn_info *conn);
+void fs_pt_init(struct fs_pt *pt, struct fuse_conn_info *conn);
 /* Nonzero if libfuse's message fmt is about a failure we fall back from. */
 int fs_pt_log_drop(const char *fmt);
 
@@ -47,10 +50,18 @@ enum fs_pt_path fs_pt_open(fuse_req_t req, fuse_ino_t ino,
                            enum fs_pt_path want, int (*memfd)(void *arg),
                            void *arg, struct fuse_file_info *fi,
                            const char *what);
-/*
- * Drops an open's hold on its node's backing file (release, or a failed
- * open reply); req is NULL at exit, when the kernel drops them anyway.
- */
-void fs_pt_release(fuse_req_t req, fuse_ino_t ino, enum fs_pt_path path);
+/* Drops an open's hold on its node's backing file (release, or drop). */
+void fs_pt_release(struct fs_pt *pt, fuse_ino_t ino, enum fs_pt_path path);
+
+/* Whether fs_pt_open gave fi a backing file (and so its direct_io). */
+static inline int fs_pt_decided(const struct fuse_file_info *fi)
+{
+#if defined(IPCFS_HAVE_PASSTHROUGH)
+	return fi->backing_id > 0;
+#else
+	(void)fi;
+	return 0;
+#endif
+}
 
 #endif /* FS_PASSTHROUGH_H */

@@ -9,6 +9,7 @@
  * private memory growing with every worker that ever served a large read,
  * and malloc keeps what it is given back.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -31,31 +32,42 @@ union hdr {
 	char pad[64];
 };
 
-static pthread_key_t small_key;
-static pthread_once_t small_once = PTHREAD_ONCE_INIT;
+struct fs_bufs {
+	pthread_key_t small_key;        /* each worker's small buffer */
+	pthread_mutex_t lock;
+	union hdr *pool[POOL_MAX];
+	unsigned pool_count;
+};
 
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static union hdr *pool[POOL_MAX];
-static unsigned pool_count;
-
-static void small_key_init(void)
+int fs_bufs_new(struct fs_bufs **out)
 {
-	pthread_key_create(&small_key, free);
+	struct fs_bufs *b = calloc(1, sizeof(*b));
+	int err;
+
+	if (!b)
+		return -ENOMEM;
+	err = pthread_key_create(&b->small_key, free);
+	if (err) {
+		free(b);
+		return -err;
+	}
+	pthread_mutex_init(&b->lock, NULL);
+	*out = b;
+	return 0;
 }
 
-static void *small_get(void)
+static void *small_get(struct fs_bufs *bufs)
 {
 	union hdr *b;
 
-	pthread_once(&small_once, small_key_init);
-	b = pthread_getspecific(small_key);
+	b = pthread_getspecific(bufs->small_key);
 	if (!b) {
 		b = malloc(sizeof(*b) + SMALL_MAX);
 		if (!b)
 			return NULL;
 		b->h.len = sizeof(*b) + SMALL_MAX;
 		b->h.kind = BUF_SMALL;
-		pthread_setspecific(small_key, b);
+		pthread_setspecific(bufs->small_key, b);
 	}
 	return b + 1;
 }
@@ -72,27 +84,29 @@ static union hdr *map(size_t len, int kind)
 	return b;
 }
 
-void *fs_buf_get(size_t size)
+void *fs_buf_get(struct fs_state *s, size_t size)
 {
+	struct fs_bufs *bufs = s->bufs;
 	union hdr *b = NULL;
 
 	if (size <= SMALL_MAX)
-		return small_get();
+		return small_get(bufs);
 	if (size > BIG_MAX) {
 		b = map(sizeof(*b) + size, BUF_MAPPED);
 		return b ? b + 1 : NULL;
 	}
-	pthread_mutex_lock(&pool_lock);
-	if (pool_count)
-		b = pool[--pool_count];
-	pthread_mutex_unlock(&pool_lock);
+	pthread_mutex_lock(&bufs->lock);
+	if (bufs->pool_count)
+		b = bufs->pool[--bufs->pool_count];
+	pthread_mutex_unlock(&bufs->lock);
 	if (!b)
 		b = map(sizeof(*b) + BIG_MAX, BUF_BIG);
 	return b ? b + 1 : NULL;
 }
 
-void fs_buf_put(void *buf)
+void fs_buf_put(struct fs_state *s, void *buf)
 {
+	struct fs_bufs *bufs = s->bufs;
 	union hdr *b;
 
 	if (!buf)
@@ -101,27 +115,30 @@ void fs_buf_put(void *buf)
 	if (b->h.kind == BUF_SMALL)
 		return;
 	if (b->h.kind == BUF_BIG) {
-		pthread_mutex_lock(&pool_lock);
-		if (pool_count < POOL_MAX) {
-			pool[pool_count++] = b;
+		pthread_mutex_lock(&bufs->lock);
+		if (bufs->pool_count < POOL_MAX) {
+			bufs->pool[bufs->pool_count++] = b;
 			b = NULL;
 		}
-		pthread_mutex_unlock(&pool_lock);
+		pthread_mutex_unlock(&bufs->lock);
 	}
 	if (b)
 		munmap(b, b->h.len);
 }
 
-void fs_buf_free_all(void)
+/* At exit, from the thread that ran the session. */
+void fs_bufs_free(struct fs_bufs *bufs)
 {
-	pthread_once(&small_once, small_key_init);
-	free(pthread_getspecific(small_key));
-	pthread_setspecific(small_key, NULL);
-	pthread_mutex_lock(&pool_lock);
-	while (pool_count) {
-		union hdr *b = pool[--pool_count];
+	if (!bufs)
+		return;
+	free(pthread_getspecific(bufs->small_key));
+	pthread_setspecific(bufs->small_key, NULL);
+	while (bufs->pool_count) {
+		union hdr *b = bufs->pool[--bufs->pool_count];
 
 		munmap(b, b->h.len);
 	}
-	pthread_mutex_unlock(&pool_lock);
+	pthread_key_delete(bufs->small_key);
+	pthread_mutex_destroy(&bufs->lock);
+	free(bufs);
 }

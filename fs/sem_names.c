@@ -18,22 +18,35 @@ struct sem_name {
 	char name[];
 };
 
-static pthread_mutex_t names_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct sem_name *buckets[NBUCKETS];
+struct fs_sem_names {
+	pthread_mutex_t lock;
+	struct sem_name *buckets[NBUCKETS];
+};
+
+int fs_sem_names_new(struct fs_sem_names **out)
+{
+	struct fs_sem_names *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	pthread_mutex_init(&t->lock, NULL);
+	*out = t;
+	return 0;
+}
 
 static unsigned bucket(key_t key)
 {
 	return (uint32_t)key % NBUCKETS;
 }
 
-void fs_sem_names_remember(const char *name)
+void fs_sem_names_remember(struct fs_sem_names *t, const char *name)
 {
 	key_t key = ipcc_sem_key(name);
 	size_t len = strlen(name);
 	struct sem_name **pp, *e;
 
-	pthread_mutex_lock(&names_lock);
-	for (pp = &buckets[bucket(key)]; *pp; pp = &(*pp)->next) {
+	pthread_mutex_lock(&t->lock);
+	for (pp = &t->buckets[bucket(key)]; *pp; pp = &(*pp)->next) {
 		if ((*pp)->key != key)
 			continue;
 		if (strcmp((*pp)->name, name) == 0)
@@ -49,39 +62,42 @@ void fs_sem_names_remember(const char *name)
 		goto out;       /* only a nicer listing is lost */
 	e->key = key;
 	memcpy(e->name, name, len + 1);
-	e->next = buckets[bucket(key)];
-	buckets[bucket(key)] = e;
+	e->next = t->buckets[bucket(key)];
+	t->buckets[bucket(key)] = e;
 out:
-	pthread_mutex_unlock(&names_lock);
+	pthread_mutex_unlock(&t->lock);
 }
 
-int fs_sem_names_find(key_t key, char buf[IPCC_NAME_MAX + 1])
+int fs_sem_names_find(struct fs_sem_names *t, key_t key,
+                      char buf[IPCC_NAME_MAX + 1])
 {
 	struct sem_name *e;
 	int err = -ENOENT;
 
-	pthread_mutex_lock(&names_lock);
-	for (e = buckets[bucket(key)]; e; e = e->next) {
+	pthread_mutex_lock(&t->lock);
+	for (e = t->buckets[bucket(key)]; e; e = e->next) {
 		if (e->key == key) {
 			strcpy(buf, e->name);
 			err = 0;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&names_lock);
+	pthread_mutex_unlock(&t->lock);
 	return err;
 }
 
-void fs_sem_names_clear(void)
+void fs_sem_names_free(struct fs_sem_names *t)
 {
-	pthread_mutex_lock(&names_lock);
+	if (!t)
+		return;
 	for (unsigned b = 0; b < NBUCKETS; b++) {
-		while (buckets[b]) {
-			struct sem_name *e = buckets[b];
+		while (t->buckets[b]) {
+			struct sem_name *e = t->buckets[b];
 
-			buckets[b] = e->next;
+			t->buckets[b] = e->next;
 			free(e);
 		}
 	}
-	pthread_mutex_unlock(&names_lock);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
 }

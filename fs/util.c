@@ -1,84 +1,14 @@
-/* Small helpers shared by the operations of every kind of node. */
+/* Small helpers shared by the operations of every kind. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fs.h"
-
-int fs_caller_owns(fuse_req_t req, uid_t uid, uid_t cuid)
-{
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-
-	return ctx->uid == 0 || ctx->uid == uid || ctx->uid == cuid;
-}
-
-static int caller_in_group(fuse_req_t req, gid_t gid)
-{
-	gid_t groups[64];
-	int n;
-
-	if (fuse_req_ctx(req)->gid == gid)
-		return 1;
-	n = fuse_req_getgroups(req, 64, groups);
-	if (n > 64)
-		n = 64;
-	for (int i = 0; i < n; i++)
-		if (groups[i] == gid)
-			return 1;
-	return 0;
-}
-
-int fs_caller_ipc_may(fuse_req_t req, mode_t mode, uid_t uid, gid_t gid,
-                      uid_t cuid, gid_t cgid, mode_t want)
-{
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	mode_t have;
-
-	if (ctx->uid == 0)
-		return 0;
-	if (ctx->uid == uid || ctx->uid == cuid)
-		have = (mode >> 6) & 7;
-	else if (caller_in_group(req, gid) || caller_in_group(req, cgid))
-		have = (mode >> 3) & 7;
-	else
-		have = mode & 7;
-	return (have & want) == want ? 0 : -EACCES;
-}
-
-mode_t fs_open_want(int flags)
-{
-	mode_t want = 0;
-
-	if ((flags & O_ACCMODE) != O_WRONLY)
-		want |= 4;
-	if (fs_open_writable(flags) || (flags & O_TRUNC))
-		want |= 2;
-	return want;
-}
-
-/*
- * Only needed where the kernel did not check: an object that appeared
- * between the kernel's lookup (no entry) and our create.
- */
-int fs_caller_may_open(fuse_req_t req, mode_t mode, uid_t uid, gid_t gid,
-                       int flags)
-{
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	mode_t want = fs_open_want(flags), have;
-
-	if (ctx->uid == 0)
-		return 0;
-	if (ctx->uid == uid)
-		have = (mode >> 6) & 7;
-	else if (caller_in_group(req, gid))
-		have = (mode >> 3) & 7;
-	else
-		have = mode & 7;
-	return (have & want) == want ? 0 : -EACCES;
-}
+#include "nodes.h"
+#include "passthrough.h"
 
 void fs_entry_init(struct fuse_entry_param *e, fuse_ino_t ino)
 {
@@ -89,15 +19,43 @@ void fs_entry_init(struct fuse_entry_param *e, fuse_ino_t ino)
 	e->entry_timeout = 0.0;
 }
 
-void fs_time_set(struct timespec *ts, int64_t sec)
+void fs_time_set(struct timespec *ts, int64_t sec, int64_t fallback)
 {
-	ts->tv_sec = (time_t)sec;
+	ts->tv_sec = (time_t)(sec ? sec : fallback);
 	ts->tv_nsec = 0;
 }
 
-int fs_open_writable(int flags)
+static void set_handle(struct fuse_file_info *fi, struct fs_open *o)
 {
-	return (flags & O_ACCMODE) == O_WRONLY || (flags & O_ACCMODE) == O_RDWR;
+	fi->fh = (uintptr_t)o;
+	/* passthrough.c chose already where a backing file was given */
+	if (!fs_pt_decided(fi))
+		fi->direct_io = 1;
+	fi->keep_cache = 0;
+}
+
+void fs_reply_open(fuse_req_t req, struct fuse_file_info *fi,
+                   struct fs_open *o)
+{
+	set_handle(fi, o);
+	if (fuse_reply_open(req, fi) != 0)
+		o->drop(o);
+}
+
+void fs_reply_create(fuse_req_t req, const struct fuse_entry_param *e,
+                     struct fuse_file_info *fi, struct fs_open *o)
+{
+	set_handle(fi, o);
+	if (fuse_reply_create(req, e, fi) != 0) {
+		/* the caller is gone; the object stays */
+		o->drop(o);
+		fs_node_forget(fs_state_of(req)->nodes, e->ino, 1);
+	}
+}
+
+int fs_is_glibc_sem(const char *name)
+{
+	return strncmp(name, "sem.", 4) == 0;
 }
 
 /*
@@ -133,4 +91,60 @@ size_t fs_splice_max(void)
 #else
 	return 0;
 #endif
+}
+
+/*
+ * Every handle given out.  The kernel releases them all before an
+ * unmount, but not when the daemon is stopped by a signal with files
+ * still open: those are dropped at exit, so that no attachment or
+ * descriptor outlives the session.
+ */
+void fs_opens_init(struct fs_opens *l)
+{
+	pthread_mutex_init(&l->lock, NULL);
+	l->head.prev = l->head.next = &l->head;
+	l->head.drop = NULL;
+}
+
+void fs_open_add(struct fs_state *s, struct fs_open *o,
+                 void (*drop)(struct fs_open *))
+{
+	struct fs_opens *l = &s->opens;
+
+	o->drop = drop;
+	pthread_mutex_lock(&l->lock);
+	o->next = &l->head;
+	o->prev = l->head.prev;
+	l->head.prev->next = o;
+	l->head.prev = o;
+	pthread_mutex_unlock(&l->lock);
+}
+
+void fs_open_del(struct fs_state *s, struct fs_open *o)
+{
+	struct fs_opens *l = &s->opens;
+
+	pthread_mutex_lock(&l->lock);
+	assert(o->next->prev == o && o->prev->next == o);
+	o->prev->next = o->next;
+	o->next->prev = o->prev;
+	o->prev = o->next = o;
+	pthread_mutex_unlock(&l->lock);
+}
+
+void fs_open_drop_all(struct fs_state *s)
+{
+	struct fs_opens *l = &s->opens;
+
+	for (;;) {
+		struct fs_open *o;
+
+		pthread_mutex_lock(&l->lock);
+		o = l->head.next;
+		pthread_mutex_unlock(&l->lock);
+		if (o == &l->head)
+			return;
+		/* drop unlinks it (through fs_open_del) and frees it */
+		o->drop(o);
+	}
 }

@@ -1,93 +1,98 @@
 /*
  * Read-only extended attributes: the IPC metadata that has no place in
- * struct stat, as user.ipc.* with decimal (keys: 0x%08x) text values.
+ * struct stat, as user.ipc.* with decimal (keys: 0x%08x) text values,
+ * from each kind's xattrs hook (dir_xattrs on its folder).
  */
 #include <errno.h>
-#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fs.h"
 
-#define MAX_ATTRS 8
+#define XATTRS_MAX 16
+/* Lists (one value per semaphore of a set) can be long. */
+#define XATTR_VALUE_MAX 65536
 
-struct xattr {
-	const char *name;
-	char value[24];
+struct fs_xattrs {
+	unsigned count;
+	const char *names[XATTRS_MAX];
+	char *values[XATTRS_MAX];
 };
 
-static void put_key(struct xattr *a, key_t key)
+int fs_xattr_add(struct fs_xattrs *x, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	char *v;
+	int n;
+
+	if (x->count == XATTRS_MAX)
+		return -ERANGE;
+	va_start(ap, fmt);
+	n = vasprintf(&v, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	if (n > XATTR_VALUE_MAX) {
+		free(v);
+		return -ERANGE;
+	}
+	x->names[x->count] = name;
+	x->values[x->count++] = v;
+	return 0;
+}
+
+int fs_xattr_add_key(struct fs_xattrs *x, key_t key)
 {
 	char buf[IPCC_KEY_STRLEN];
 
 	ipcc_key_format(key, buf);
-	memcpy(a->value, buf, sizeof(buf));
+	return fs_xattr_add(x, "user.ipc.key", "%s", buf);
 }
 
-/*
- * The attributes of node ino: count, or a negative errno.  With req, the
- * caller must be allowed IPC_STAT (read permission by the IPC rule).
- */
-static int collect(fuse_req_t req, fuse_ino_t ino, struct xattr *a)
+static void xattrs_clear(struct fs_xattrs *x)
 {
-	struct ipcc_shm_stat shm;
-	struct ipcc_sem_stat sem;
-	int n = 0, err;
+	for (unsigned i = 0; i < x->count; i++)
+		free(x->values[i]);
+	x->count = 0;
+}
 
-	switch (fs_kind_of(ino)) {
-	case FS_KIND_SYSV:
-		err = fs_sysv_stat(ino, &shm);
-		if (!err && req)
-			err = fs_caller_ipc_may(req, shm.mode, shm.uid, shm.gid,
-			                        shm.cuid, shm.cgid, 4);
-		if (err)
-			return err;
-		a[n].name = "user.ipc.key";
-		put_key(&a[n++], shm.key);
-		a[n].name = "user.ipc.shmid";
-		snprintf(a[n++].value, sizeof(a->value), "%d", shm.shmid);
-		a[n].name = "user.ipc.nattch";
-		snprintf(a[n++].value, sizeof(a->value), "%" PRIu64, shm.nattch);
-		a[n].name = "user.ipc.cpid";
-		snprintf(a[n++].value, sizeof(a->value), "%ld", (long)shm.cpid);
-		a[n].name = "user.ipc.lpid";
-		snprintf(a[n++].value, sizeof(a->value), "%ld", (long)shm.lpid);
-		a[n].name = "user.ipc.cuid";
-		snprintf(a[n++].value, sizeof(a->value), "%lu",
-		         (unsigned long)shm.cuid);
-		a[n].name = "user.ipc.cgid";
-		snprintf(a[n++].value, sizeof(a->value), "%lu",
-		         (unsigned long)shm.cgid);
-		return n;
-	case FS_KIND_SEM:
-		err = fs_sem_stat(ino, &sem);
-		if (!err && req)
-			err = fs_caller_ipc_may(req, sem.mode, sem.uid, sem.gid,
-			                        sem.cuid, sem.cgid, 4);
-		if (err)
-			return err;
-		a[n].name = "user.ipc.key";
-		put_key(&a[n++], sem.key);
-		a[n].name = "user.ipc.semid";
-		snprintf(a[n++].value, sizeof(a->value), "%d", sem.semid);
-		a[n].name = "user.ipc.ncnt";
-		snprintf(a[n++].value, sizeof(a->value), "%u", sem.ncnt);
-		a[n].name = "user.ipc.zcnt";
-		snprintf(a[n++].value, sizeof(a->value), "%u", sem.zcnt);
-		a[n].name = "user.ipc.pid";
-		snprintf(a[n++].value, sizeof(a->value), "%ld", (long)sem.pid);
-		return n;
-	default:
-		/* directories and POSIX objects: nothing beyond stat */
-		return 0;
+/* The attributes of node ino: 0 or -errno (x cleared on error). */
+static int collect(fuse_req_t req, fuse_ino_t ino, struct fs_xattrs *x)
+{
+	const struct fs_kind *k = fs_kind_of(ino);
+	int by_id, err = 0;
+
+	x->count = 0;
+	if (k) {
+		if (k->xattrs)
+			err = k->xattrs(req, ino, x);
+	} else if (fs_folder(ino, &k, &by_id) == 0) {
+		if (k->dir_xattrs)
+			err = k->dir_xattrs(x);
 	}
+	if (err)
+		xattrs_clear(x);
+	return err;
+}
+
+static void reply_bytes(fuse_req_t req, const char *buf, size_t len,
+                        size_t size)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, buf, len);
 }
 
 void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
                  size_t size)
 {
-	struct xattr a[MAX_ATTRS];
-	int n;
+	struct fs_xattrs x;
+	int err;
 
 	/*
 	 * Only user.* exists here.  ENOTSUP for the rest (ACLs, SELinux
@@ -97,49 +102,41 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fuse_reply_err(req, ENOTSUP);
 		return;
 	}
-	n = collect(req, ino, a);
-	if (n < 0) {
-		fuse_reply_err(req, -n);
+	err = collect(req, ino, &x);
+	if (err) {
+		fuse_reply_err(req, -err);
 		return;
 	}
-	for (int i = 0; i < n; i++) {
-		size_t len;
-
-		if (strcmp(a[i].name, name) != 0)
-			continue;
-		len = strlen(a[i].value);
-		if (size == 0)
-			fuse_reply_xattr(req, len);
-		else if (size < len)
-			fuse_reply_err(req, ERANGE);
-		else
-			fuse_reply_buf(req, a[i].value, len);
-		return;
+	for (unsigned i = 0; i < x.count; i++) {
+		if (strcmp(x.names[i], name) == 0) {
+			reply_bytes(req, x.values[i], strlen(x.values[i]),
+			            size);
+			xattrs_clear(&x);
+			return;
+		}
 	}
+	xattrs_clear(&x);
 	fuse_reply_err(req, ENODATA);
 }
 
 void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	struct xattr a[MAX_ATTRS];
-	char buf[MAX_ATTRS * 24];
+	struct fs_xattrs x;
+	char buf[XATTRS_MAX * 32];
 	size_t len = 0;
-	int n = collect(req, ino, a);
+	int err = collect(req, ino, &x);
 
-	if (n < 0) {
-		fuse_reply_err(req, -n);
+	if (err) {
+		fuse_reply_err(req, -err);
 		return;
 	}
-	for (int i = 0; i < n; i++) {
-		size_t l = strlen(a[i].name) + 1;
+	for (unsigned i = 0; i < x.count; i++) {
+		size_t l = strlen(x.names[i]) + 1;
 
-		memcpy(buf + len, a[i].name, l);
+		assert(len + l <= sizeof(buf));
+		memcpy(buf + len, x.names[i], l);
 		len += l;
 	}
-	if (size == 0)
-		fuse_reply_xattr(req, len);
-	else if (size < len)
-		fuse_reply_err(req, ERANGE);
-	else
-		fuse_reply_buf(req, buf, len);
+	xattrs_clear(&x);
+	reply_bytes(req, buf, len, size);
 }

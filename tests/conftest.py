@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 
 import pytest
@@ -223,6 +224,62 @@ def mount_factory():
         return m.start()
 
     yield mount
+    problems = []
+    for m in reversed(mounts):
+        problems += m.unmount()
+    if problems:
+        pytest.fail('\n'.join(problems), pytrace=False)
+
+
+class NsMount(Mount):
+    """ipcfs started by `unshare --ipc`, with kernel.shmmax set inside.
+
+    The daemon's pid is the namespace's first process; SysV objects made
+    in it vanish once the daemon and every process that entered the
+    namespace exit.  /dev/shm is shared with the machine.
+    """
+
+    def __init__(self, opts=(), args=(), shmmax=None):
+        super().__init__(opts, args, True)
+        self.shmmax = shmmax
+
+    def cmdline(self):
+        setup = 'exec "$@"'
+        if self.shmmax is not None:
+            setup = ('echo %d > /proc/sys/kernel/shmmax && exec "$@"'
+                     % self.shmmax)
+        return (['unshare', '--ipc', '--', 'sh', '-c', setup, 'sh'] +
+                super().cmdline())
+
+    def nsenter(self, cmd):
+        """cmd prefixed to run in the daemon's IPC namespace."""
+        return ['nsenter', '--ipc=/proc/%d/ns/ipc' % self.pid, '--'] + \
+            list(cmd)
+
+    def py(self, code, rc=0, uid=None, gid=None, timeout=30, input=None):
+        """Runs a Python snippet in the daemon's IPC namespace."""
+        cmd = [util.PYTHON, '-c', textwrap.dedent(code)]
+        if uid is not None:
+            cmd = util.as_user(cmd, uid,
+                               util.NOGROUP if gid is None else gid)
+        return util.run(self.nsenter(cmd), rc=rc, timeout=timeout,
+                        input=input)
+
+
+@pytest.fixture
+def ns_mount_factory():
+    """ns_mount(opts=(), args=(), shmmax=None) -> a started NsMount."""
+    check_environment()
+    if subprocess.run(['unshare', '--ipc', 'true']).returncode != 0:
+        pytest.skip('unshare --ipc is not available')
+    mounts = []
+
+    def ns_mount(opts=(), args=(), shmmax=None):
+        m = NsMount(opts, args, shmmax)
+        mounts.append(m)
+        return m.start()
+
+    yield ns_mount
     problems = []
     for m in reversed(mounts):
         problems += m.unmount()

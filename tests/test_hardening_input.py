@@ -16,7 +16,7 @@ import pytest
 
 import conftest
 import util
-from test_hardening_lib import ns_mount_factory, record  # noqa: F401
+from test_hardening_lib import record
 
 E = errno
 
@@ -196,7 +196,7 @@ def test_sysv_size_option_refused(tmp_path):
     record('bad input cases', len(bad))
 
 
-def test_sizes_past_shmmax(ns_mount_factory):  # noqa: F811
+def test_sizes_past_shmmax(ns_mount_factory):
     """In a namespace whose shmmax is 4 pages: EINVAL, nothing left."""
     shmmax = 4 * util.PAGE_SIZE
     m = ns_mount_factory(shmmax=shmmax)

@@ -3,9 +3,8 @@
 - LONG: IPCFS_LONG=1 selects the long forms (more waiters, longer load).
 - extend_watchdog(): lets one long test outlive conftest's per-test limits.
 - DaemonStats: threads, fds and private memory of the daemon.
-- ns_mount_factory: a daemon in its own IPC namespace (with its own
-  kernel.shmmax), so that load tests and limit tests leave nothing behind
-  in the machine's namespace: its objects die with the daemon.
+- start_waiters(), wait_for_ncnt(): many processes blocked on a semaphore.
+(Fixtures, ns_mount_factory among them, live in conftest.py only.)
 """
 
 import faulthandler
@@ -13,11 +12,9 @@ import json
 import os
 import signal
 import subprocess
-import textwrap
 
 import pytest
 
-import conftest
 import util
 
 LONG = os.environ.get('IPCFS_LONG') == '1'
@@ -142,57 +139,44 @@ def wait_back_to_baseline(pid, base, extra_threads=IDLE_THREADS,
 # A daemon in a private IPC namespace
 # ------------------------------------------------------------------
 
-class NsMount(conftest.Mount):
-    """ipcfs started by `unshare --ipc`, with kernel.shmmax set inside.
 
-    The daemon's pid is the namespace's first process; SysV objects made
-    in it vanish once the daemon and every process that entered the
-    namespace exit.  /dev/shm is shared with the machine.
-    """
-
-    def __init__(self, opts=(), args=(), shmmax=None):
-        super().__init__(opts, args, True)
-        self.shmmax = shmmax
-
-    def cmdline(self):
-        setup = 'exec "$@"'
-        if self.shmmax is not None:
-            setup = ('echo %d > /proc/sys/kernel/shmmax && exec "$@"'
-                     % self.shmmax)
-        return (['unshare', '--ipc', '--', 'sh', '-c', setup, 'sh'] +
-                super().cmdline())
-
-    def nsenter(self, cmd):
-        """cmd prefixed to run in the daemon's IPC namespace."""
-        return ['nsenter', '--ipc=/proc/%d/ns/ipc' % self.pid, '--'] + \
-            list(cmd)
-
-    def py(self, code, rc=0, uid=None, gid=None, timeout=30, input=None):
-        """Runs a Python snippet in the daemon's IPC namespace."""
-        cmd = [util.PYTHON, '-c', textwrap.dedent(code)]
-        if uid is not None:
-            cmd = util.as_user(cmd, uid,
-                               util.NOGROUP if gid is None else gid)
-        return util.run(self.nsenter(cmd), rc=rc, timeout=timeout,
-                        input=input)
+# Waiters blocked on a semaphore, shared by the race and load tests.
+WAITERS = '''
+import errno, json, os, sys, threading
+threading.stack_size(256 * 1024)
+path, n = sys.argv[1], int(sys.argv[2])
+results = [None] * n
+def waiter(i):
+    try:
+        fd = os.open(path, os.O_WRONLY)
+    except OSError as e:
+        results[i] = 'open ' + errno.errorcode[e.errno]
+        return
+    try:
+        os.write(fd, b'wait\\n')
+        results[i] = 'OK'
+    except OSError as e:
+        results[i] = errno.errorcode[e.errno]
+    finally:
+        os.close(fd)
+threads = [threading.Thread(target=waiter, args=(i,)) for i in range(n)]
+for t in threads:
+    t.start()
+print('started', flush=True)
+for t in threads:
+    t.join()
+print(json.dumps(results), flush=True)
+'''
 
 
-@pytest.fixture
-def ns_mount_factory():
-    """ns_mount(opts=(), args=(), shmmax=None) -> a started NsMount."""
-    conftest.check_environment()
-    if subprocess.run(['unshare', '--ipc', 'true']).returncode != 0:
-        pytest.skip('unshare --ipc is not available')
-    mounts = []
+def start_waiters(procs, path, n):
+    p = procs.spawn([util.PYTHON, '-c', WAITERS, path, str(n)])
+    assert p.stdout.readline().strip() == b'started'
+    return p
 
-    def ns_mount(opts=(), args=(), shmmax=None):
-        m = NsMount(opts, args, shmmax)
-        mounts.append(m)
-        return m.start()
 
-    yield ns_mount
-    problems = []
-    for m in reversed(mounts):
-        problems += m.unmount()
-    if problems:
-        pytest.fail('\n'.join(problems), pytrace=False)
+def wait_for_ncnt(key, n, timeout=30):
+    # The daemon waits in chunks of at most 1 s, so ncnt may dip for an
+    # instant between chunks: poll until it is seen at n.
+    util.wait_until(lambda: util.sem_ncnt(key) == n, timeout=timeout,
+                    interval=0.05, what='%d waiters blocked' % n)

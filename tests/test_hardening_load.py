@@ -23,10 +23,9 @@ import time
 import pytest
 
 import util
-from test_hardening_lib import (LONG, DaemonStats, extend_watchdog,
-                                ns_mount_factory, record,  # noqa: F401
-                                wait_back_to_baseline)
-from test_hardening_races import start_waiters, wait_for_ncnt
+from test_hardening_lib import (LONG, DaemonStats, extend_watchdog, record,
+                                start_waiters, wait_back_to_baseline,
+                                wait_for_ncnt)
 
 STRESS_SECONDS = 60 if LONG else 10
 WAITERS = 1000 if LONG else 300
@@ -80,7 +79,7 @@ def unexpected_errors(stderr):
             if line.strip() and not VANISHED.search(line)]
 
 
-def test_stress_ng_beside_ls_cat_post(ns_mount_factory, ipc, procs):  # noqa: F811
+def test_stress_ng_beside_ls_cat_post(ns_mount_factory, ipc, procs):
     if not have_stress_ng():
         pytest.skip('stress-ng is not installed')
     extend_watchdog(STRESS_SECONDS + 180)

@@ -11,9 +11,9 @@ owner the mount may be stricter (a file shows one owner, so the kernel's
 checks treat the creator as "other", and the sticky directory and
 chown(2) rules apply before ipcfs sees the call), never more permissive.
 
-SysV segments have no write-only attach: the native answer for a
-write-only open is the kernel's IPC rule itself (ipcperms: the w bit of the
-caller's class), which semop and msgsnd apply.
+SysV segments have no write-only attach: writing needs what a writable
+shmat() needs, read AND write permission, so the native answer for a
+write-only open is shmat() without SHM_RDONLY.
 """
 
 import json
@@ -27,7 +27,8 @@ import util
 from test_hardening_lib import CREATOR, GROUP, OWNER, record
 
 MODES = [0o000, 0o400, 0o200, 0o600, 0o040, 0o020, 0o060, 0o004, 0o002,
-         0o006, 0o640, 0o604, 0o666, 0o066, 0o460, 0o406]
+         0o006, 0o640, 0o604, 0o666, 0o066, 0o460, 0o406,
+         0o602, 0o620, 0o606]
 
 # The group the creator runs in: the objects' cgid.
 CREATOR_GID = 4040
@@ -111,16 +112,8 @@ def native(c, op, me):
     if k == 'posix':
         return mount_like(o, op, me, b'x', 'user.ipc.key', c)
     if op == 'write' and k == 'sysv':
-        # no write-only attach: the kernel's rule, ipcperms(S_IWUGO)
-        if me['uid'] in (c['uid'], c['cuid']):
-            bits = c['mode'] >> 6
-        elif me['gid'] in (c['gid'], c['cgid']):
-            bits = c['mode'] >> 3
-        else:
-            bits = c['mode']
-        if not bits & 2:
-            raise OSError(errno.EACCES, 'ipcperms')
-        return
+        # writing needs a writable attach: shmat() checks read AND write
+        return shmat(o, 0)
     if op == 'rdwr' and k == 'sem':
         native(c, 'read', me)
         return native(c, 'write', me)

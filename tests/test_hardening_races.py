@@ -18,7 +18,8 @@ import time
 import sysv_ipc
 
 import util
-from test_hardening_lib import LONG, extend_watchdog, record
+from test_hardening_lib import (LONG, extend_watchdog, record, start_waiters,
+                                wait_for_ncnt)
 
 E = errno
 
@@ -290,47 +291,6 @@ def test_sem_name_recreated_under_open_file(mnt, ipc):
 # ------------------------------------------------------------------
 # A semaphore removed under 100 waiters
 # ------------------------------------------------------------------
-
-WAITERS = '''
-import errno, json, os, sys, threading
-threading.stack_size(256 * 1024)
-path, n = sys.argv[1], int(sys.argv[2])
-results = [None] * n
-def waiter(i):
-    try:
-        fd = os.open(path, os.O_WRONLY)
-    except OSError as e:
-        results[i] = 'open ' + errno.errorcode[e.errno]
-        return
-    try:
-        os.write(fd, b'wait\\n')
-        results[i] = 'OK'
-    except OSError as e:
-        results[i] = errno.errorcode[e.errno]
-    finally:
-        os.close(fd)
-threads = [threading.Thread(target=waiter, args=(i,)) for i in range(n)]
-for t in threads:
-    t.start()
-print('started', flush=True)
-for t in threads:
-    t.join()
-print(json.dumps(results), flush=True)
-'''
-
-
-def start_waiters(procs, path, n):
-    p = procs.spawn([util.PYTHON, '-c', WAITERS, path, str(n)])
-    assert p.stdout.readline().strip() == b'started'
-    return p
-
-
-def wait_for_ncnt(key, n, timeout=30):
-    # The daemon waits in chunks of at most 1 s, so ncnt may dip for an
-    # instant between chunks: poll until it is seen at n.
-    util.wait_until(lambda: util.sem_ncnt(key) == n, timeout=timeout,
-                    interval=0.05, what='%d waiters blocked' % n)
-
 
 def test_sem_removed_under_100_waiters(mnt, ipc, procs):
     n = 100

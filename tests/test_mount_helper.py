@@ -332,7 +332,10 @@ def test_helper_fake_mount_checks_and_mounts_nothing(mh_install, mh_mnt):
                 "rw,nosuid,allow_other,noauto,x-systemd.automount"],
                env=mh_install.env)
     assert r.returncode == 0, r.stderr
-    assert r.stderr == f"mount.fuse.ipcfs: {mh_install.daemon} -o allow_other {mh_mnt}\n"
+    # every option goes on; the daemon alone drops those meant for fstab
+    assert r.stderr == (f"mount.fuse.ipcfs: {mh_install.daemon} -o "
+                        f"rw,nosuid,allow_other,noauto,x-systemd.automount "
+                        f"{mh_mnt}\n")
     assert mh_mounts_at(mh_mnt) == []
     assert mh_daemon_pids(mh_mnt) == []
 
@@ -356,7 +359,8 @@ def test_helper_mounts_like_mount8_calls_it(mh_install, mh_mnt, order):
     # adds rw and the flags of `user`); x-* and comment= reach helpers of
     # older mount(8) versions, and -o may come more than once.
     opts = ["-o", "rw,noexec,nosuid,nodev,allow_other,noauto,user,_netdev,nofail,defaults",
-            "-o", "x-systemd.automount,comment=systemd.automount,user=nobody"]
+            "-o", "x-systemd.automount,comment=systemd.automount,user=nobody",
+            "-o", "owner,group,x-gvfs-show"]
     if order == "flags-first":
         args = ["-n"] + opts + ["-t", "fuse.ipcfs", "ipcfs", mh_mnt]
     else:

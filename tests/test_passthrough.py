@@ -8,7 +8,6 @@ where their counterparts check ENODEV instead.
 """
 
 import errno
-import json
 import mmap
 import os
 import random
@@ -25,8 +24,7 @@ NEEDS_PT = 'fallback build: passthrough not built in (libfuse < 3.17 or ' \
     '-Dpassthrough=disabled) or kernel < 6.9'
 
 
-def kpath(mnt, key):
-    return mnt.p('sysv', util.keyname(key))
+kpath = util.kpath
 
 
 def skip_unless(passthrough):
@@ -37,15 +35,6 @@ def skip_unless(passthrough):
 def skip_if(passthrough):
     if passthrough:
         pytest.skip('fast path: mmap works there (tested above)')
-
-
-def build_option(name):
-    with open(os.path.join(BUILD, 'meson-info',
-                           'intro-buildoptions.json')) as f:
-        for o in json.load(f):
-            if o['name'] == name:
-                return o['value']
-    return None
 
 
 # ------------------------------------------------------------------
@@ -62,7 +51,7 @@ def test_version_says_libfuse_and_passthrough():
     if (major, minor) < (3, 17):
         want = ('passthrough: not available (built with libfuse %d.%d; '
                 'needs >= 3.17)' % (major, minor))
-    elif build_option('passthrough') == 'disabled':
+    elif util.build_option(BUILD, 'passthrough') == 'disabled':
         want = 'passthrough: not available (left out at build time)'
     else:
         want = ('passthrough: built in (used where the kernel offers it, '

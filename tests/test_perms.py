@@ -11,8 +11,7 @@ import util
 NOBODY, NOGROUP, GID = util.NOBODY, util.NOGROUP, util.OTHER_GID
 
 
-def kpath(mnt, key):
-    return mnt.p('sysv', util.keyname(key))
+kpath = util.kpath
 
 
 def shmat_as(key, readonly, uid=NOBODY, gid=NOGROUP):

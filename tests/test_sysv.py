@@ -13,8 +13,7 @@ import sysv_ipc
 import util
 
 
-def kpath(mnt, key):
-    return mnt.p('sysv', util.keyname(key))
+kpath = util.kpath
 
 
 # ------------------------------------------------------------------

@@ -196,6 +196,11 @@ def keyname(key):
     return '0x%08x' % (key & 0xffffffff)
 
 
+def kpath(mnt, key, folder='sysv'):
+    """The path of a key's file in a mount's folder."""
+    return mnt.p(folder, keyname(key))
+
+
 _used_keys = set()
 _name_counter = [0]
 _RUN_TAG = '%x%04x' % (os.getpid(), random.getrandbits(16))
@@ -400,6 +405,17 @@ def sem_ncnt(key):
 # ------------------------------------------------------------------
 # FUSE passthrough and mmap (issue 12)
 # ------------------------------------------------------------------
+
+def build_option(build, name):
+    """The value of meson option name in build folder build."""
+    import json
+    with open(os.path.join(build, 'meson-info',
+                           'intro-buildoptions.json')) as f:
+        for o in json.load(f):
+            if o['name'] == name:
+                return o['value']
+    return None
+
 
 def kernel_at_least(major, minor):
     rel = os.uname().release.split('-')[0].split('.')

@@ -366,4 +366,35 @@ static inline void fx_sleep_ms(long ms)
 		;
 }
 
+
+/*
+ * Defines struct seen { id, times, st } and iterate(s, n): one pass of an
+ * ipcc_<kind>_iter, counting how often each s[i].id is met (it must be met
+ * exactly once when live) and keeping its stat.
+ */
+#define FX_DEFINE_ITERATE(kind, stat_type, id_field)                      \
+	struct seen {                                                     \
+		int id;                                                   \
+		int times;                                                \
+		stat_type st;                                             \
+	};                                                                \
+	static void iterate(struct seen *s, size_t n)                     \
+	{                                                                 \
+		stat_type st;                                             \
+		ipcc_##kind##_iter *it = NULL;                            \
+		int r;                                                    \
+                                                                          \
+		for (size_t i = 0; i < n; i++)                            \
+			s[i].times = 0;                                   \
+		REQUIRE_OK(ipcc_##kind##_iter_new(&it));                  \
+		while ((r = ipcc_##kind##_iter_next(it, &st)) == 1)       \
+			for (size_t i = 0; i < n; i++)                    \
+				if (st.id_field == s[i].id) {             \
+					s[i].times++;                     \
+					s[i].st = st;                     \
+				}                                         \
+		CHECK_EQ(r, 0);                                           \
+		ipcc_##kind##_iter_free(it);                              \
+	}
+
 #endif /* FIXTURE_H */

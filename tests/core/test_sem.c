@@ -834,30 +834,7 @@ static void test_second_user(void)
 	CHECK_OK(ipcc_sem_unlink(pub));
 }
 
-struct seen {
-	int semid;
-	int times;
-	struct ipcc_sem_stat st;
-};
-
-static void iterate(struct seen *s, size_t n)
-{
-	struct ipcc_sem_stat st;
-	ipcc_sem_iter *it = NULL;
-	int r;
-
-	for (size_t i = 0; i < n; i++)
-		s[i].times = 0;
-	REQUIRE_OK(ipcc_sem_iter_new(&it));
-	while ((r = ipcc_sem_iter_next(it, &st)) == 1)
-		for (size_t i = 0; i < n; i++)
-			if (st.semid == s[i].semid) {
-				s[i].times++;
-				s[i].st = st;
-			}
-	CHECK_EQ(r, 0);
-	ipcc_sem_iter_free(it);
-}
+FX_DEFINE_ITERATE(sem, struct ipcc_sem_stat, semid)
 
 static void test_iter(void)
 {
@@ -868,10 +845,10 @@ static void test_iter(void)
 
 	fx_name("iter", name);
 	REQUIRE_OK(ipcc_sem_create(name, 0640, 4, &a));
-	s[0].semid = raw_semid(name);
-	s[1].semid = semget(k2, 2, IPC_CREAT | IPC_EXCL | 0600);
-	s[2].semid = semget(k1, 1, IPC_CREAT | IPC_EXCL | 0604);
-	REQUIRE(s[0].semid >= 0 && s[1].semid >= 0 && s[2].semid >= 0);
+	s[0].id = raw_semid(name);
+	s[1].id = semget(k2, 2, IPC_CREAT | IPC_EXCL | 0600);
+	s[2].id = semget(k1, 1, IPC_CREAT | IPC_EXCL | 0604);
+	REQUIRE(s[0].id >= 0 && s[1].id >= 0 && s[2].id >= 0);
 
 	iterate(s, 3);
 	CHECK_EQ(s[0].times, 1);
@@ -887,11 +864,11 @@ static void test_iter(void)
 	CHECK_EQ(s[2].st.value, 0);
 
 	CHECK_OK(ipcc_sem_unlink(name));
-	CHECK_OK(semctl(s[2].semid, 0, IPC_RMID));
+	CHECK_OK(semctl(s[2].id, 0, IPC_RMID));
 	iterate(s, 3);
 	CHECK_EQ(s[0].times, 0);
 	CHECK_EQ(s[2].times, 0);
-	CHECK_OK(semctl(s[1].semid, 0, IPC_RMID));
+	CHECK_OK(semctl(s[1].id, 0, IPC_RMID));
 	ipcc_sem_close(a);
 }
 

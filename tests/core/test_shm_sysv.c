@@ -709,30 +709,7 @@ static void test_replace_private(void)
 	CHECK_OK(ipcc_shm_remove(id));
 }
 
-struct seen {
-	int id;
-	int times;
-	struct ipcc_shm_stat st;
-};
-
-static void iterate(struct seen *s, size_t n)
-{
-	struct ipcc_shm_stat st;
-	ipcc_shm_iter *it = NULL;
-	int r;
-
-	for (size_t i = 0; i < n; i++)
-		s[i].times = 0;
-	REQUIRE_OK(ipcc_shm_iter_new(&it));
-	while ((r = ipcc_shm_iter_next(it, &st)) == 1)
-		for (size_t i = 0; i < n; i++)
-			if (st.shmid == s[i].id) {
-				s[i].times++;
-				s[i].st = st;
-			}
-	CHECK_EQ(r, 0);
-	ipcc_shm_iter_free(it);
-}
+FX_DEFINE_ITERATE(shm, struct ipcc_shm_stat, shmid)
 
 static void test_iter(void)
 {

@@ -1,9 +1,11 @@
 /*
  * sysv/<key> and sysv/id/<shmid>: System V shared memory segments.  The
- * node id is FS_SYSV_BASE | shmid, so nothing is kept per node; each open
+ * node id is the kind's base + shmid, so nothing is kept per node (a key
+ * removed and made again has a new shmid, hence a new node); each open
  * file holds one attachment, dropped at release.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,6 +18,7 @@
 
 struct sysv_file {
 	struct fs_open open;            /* first: dropped at exit if open */
+	struct fs_state *s;
 	/* write-held only while ipcc_shm_replace moves the attachment */
 	pthread_rwlock_t lock;
 	ipcc_shm *shm;
@@ -27,7 +30,7 @@ struct sysv_file {
 	int node_shmid;                 /* the shmid the inode was named by */
 	fuse_ino_t ino;                 /* the inode it is open on */
 	enum fs_pt_path pt;             /* how its bytes travel */
-	struct sysv_file *next;         /* in created_files */
+	struct sysv_file *next;         /* in the kind's created list */
 };
 
 /*
@@ -36,8 +39,43 @@ struct sysv_file {
  * resize moved the segment to a new shmid, stat/chmod of the inode, which
  * the kernel still names by the old one.
  */
-static pthread_mutex_t creating_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct sysv_file *created_files;
+struct sysv_state {
+	pthread_mutex_t lock;
+	struct sysv_file *created;
+};
+
+static int sysv_init(struct fs_state *s, void **data)
+{
+	struct sysv_state *st = calloc(1, sizeof(*st));
+
+	(void)s;
+	if (!st)
+		return -ENOMEM;
+	pthread_mutex_init(&st->lock, NULL);
+	*data = st;
+	return 0;
+}
+
+static void sysv_destroy(void *data)
+{
+	struct sysv_state *st = data;
+
+	if (!st)
+		return;
+	assert(!st->created);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+static struct sysv_state *state_of(struct fs_state *s)
+{
+	return fs_kind_data(s, &fs_kind_sysv);
+}
+
+static fuse_ino_t node_of(int shmid)
+{
+	return fs_kind_base(&fs_kind_sysv) | (uint32_t)shmid;
+}
 
 static int ino_shmid(fuse_ino_t ino)
 {
@@ -52,7 +90,7 @@ static struct sysv_file *file_of(const struct fuse_file_info *fi)
 static void shm_to_stat(const struct ipcc_shm_stat *s, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_ino = FS_SYSV_BASE | (uint32_t)s->shmid;
+	st->st_ino = node_of(s->shmid);
 	st->st_mode = S_IFREG | (s->mode & 0777);
 	st->st_nlink = 1;
 	st->st_uid = s->uid;
@@ -60,26 +98,19 @@ static void shm_to_stat(const struct ipcc_shm_stat *s, struct stat *st)
 	st->st_size = (off_t)s->size;
 	st->st_blksize = FS_BLKSIZE;
 	st->st_blocks = (blkcnt_t)((s->size + 511) / 512);
-	fs_time_set(&st->st_atim, s->atime);
-	fs_time_set(&st->st_mtim, s->dtime);
-	fs_time_set(&st->st_ctim, s->ctime);
-}
-
-static int current_shmid(fuse_ino_t ino);
-
-int fs_sysv_stat(fuse_ino_t ino, struct ipcc_shm_stat *st)
-{
-	return ipcc_shm_stat_id(current_shmid(ino), st);
+	/* never attached or detached: the ctime, not 1970 */
+	fs_time_set(&st->st_atim, s->atime, s->ctime);
+	fs_time_set(&st->st_mtim, s->dtime, s->ctime);
+	fs_time_set(&st->st_ctim, s->ctime, s->ctime);
 }
 
 /* The live (not removed) segment a name in sysv/ or sysv/id/ stands for. */
-static int resolve(fuse_ino_t parent, const char *name,
-                   struct ipcc_shm_stat *st)
+static int resolve(int by_id, const char *name, struct ipcc_shm_stat *st)
 {
 	key_t key;
 	int shmid, err;
 
-	if (parent == FS_INO_SYSV) {
+	if (!by_id) {
 		if (ipcc_key_parse(name, &key) != 0)
 			return -ENOENT;
 		err = ipcc_shm_find(key, &shmid);
@@ -94,28 +125,29 @@ static int resolve(fuse_ino_t parent, const char *name,
 	return st->removed ? -ENOENT : 0;
 }
 
-void fs_sysv_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void sysv_lookup(fuse_req_t req, int by_id, const char *name)
 {
 	struct fuse_entry_param e;
 	struct ipcc_shm_stat s;
-	int err = resolve(parent, name, &s);
+	int err = resolve(by_id, name, &s);
 
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;
 	}
-	fs_entry_init(&e, FS_SYSV_BASE | (uint32_t)s.shmid);
+	fs_entry_init(&e, node_of(s.shmid));
 	shm_to_stat(&s, &e.attr);
 	fuse_reply_entry(req, &e);
 }
 
-int fs_sysv_list(struct fs_dirbuf *d, int by_id)
+static int sysv_list(struct fs_state *fs, struct fs_dirbuf *d, int by_id)
 {
 	ipcc_shm_iter *it;
 	struct ipcc_shm_stat s;
 	char name[32];
 	int r, err = 0;
 
+	(void)fs;
 	r = ipcc_shm_iter_new(&it);
 	if (r)
 		return r;
@@ -129,8 +161,7 @@ int fs_sysv_list(struct fs_dirbuf *d, int by_id)
 				continue;
 			ipcc_key_format(s.key, name);
 		}
-		err = fs_dirbuf_add(d, name, FS_SYSV_BASE | (uint32_t)s.shmid,
-		                    S_IFREG);
+		err = fs_dirbuf_add(d, name, node_of(s.shmid), S_IFREG);
 		if (err)
 			break;
 	}
@@ -152,22 +183,23 @@ static int file_shmid(struct sysv_file *f)
  * The segment an inode stands for now: its own, or the one a resize of an
  * open file that created it moved to.
  */
-static int current_shmid(fuse_ino_t ino)
+static int current_shmid(struct fs_state *fs, fuse_ino_t ino)
 {
+	struct sysv_state *ks = state_of(fs);
 	struct ipcc_shm_stat s;
 	struct sysv_file *f;
 	int shmid = ino_shmid(ino);
 
 	if (ipcc_shm_stat_id(shmid, &s) == 0)
 		return shmid;
-	pthread_mutex_lock(&creating_lock);
-	for (f = created_files; f; f = f->next) {
+	pthread_mutex_lock(&ks->lock);
+	for (f = ks->created; f; f = f->next) {
 		if (f->node_shmid == shmid) {
 			shmid = file_shmid(f);
 			break;
 		}
 	}
-	pthread_mutex_unlock(&creating_lock);
+	pthread_mutex_unlock(&ks->lock);
 	return shmid;
 }
 
@@ -185,10 +217,12 @@ static void reply_attr_id(fuse_req_t req, int shmid)
 	fuse_reply_attr(req, &st, 0.0);
 }
 
-void fs_sysv_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void sysv_getattr(fuse_req_t req, fuse_ino_t ino,
+                         struct fuse_file_info *fi)
 {
 	/* through an open file: works for a removed but attached segment */
-	reply_attr_id(req, fi ? file_shmid(file_of(fi)) : current_shmid(ino));
+	reply_attr_id(req, fi ? file_shmid(file_of(fi)) :
+	              current_shmid(fs_state_of(req), ino));
 }
 
 /* Zero-fills segment shmid through a short-lived attachment. */
@@ -207,6 +241,8 @@ static int zero_by_id(int shmid)
 /* f's lock write-held. */
 static int truncate_file(struct sysv_file *f, uint64_t size)
 {
+	struct fs_cred_saved cred;
+	struct ipcc_shm_stat s;
 	int err;
 
 	if (size == ipcc_shm_size(f->shm))
@@ -216,7 +252,14 @@ static int truncate_file(struct sysv_file *f, uint64_t size)
 		       zero_by_id(ipcc_shm_id(f->shm)) : ipcc_shm_zero(f->shm);
 	if (!atomic_load(&f->creating))
 		return -EINVAL;
+	/* the new segment's creator is the old one's, whoever truncates */
+	err = ipcc_shm_stat_id(ipcc_shm_id(f->shm), &s);
+	if (!err)
+		err = fs_as(s.cuid, s.cgid, 0, NULL, &cred);
+	if (err)
+		return err;
 	err = ipcc_shm_replace(f->shm, size);
+	fs_as_daemon(&cred);
 	if (!err)
 		atomic_store(&f->creating, 0);
 	return err;
@@ -227,8 +270,10 @@ static int truncate_file(struct sysv_file *f, uint64_t size)
  * shmid the segment has afterwards (a first truncate while creating makes
  * a new one) or a negative errno.
  */
-static int sysv_truncate(int shmid, struct sysv_file *f, uint64_t size)
+static int sysv_truncate(struct fs_state *fs, int shmid, struct sysv_file *f,
+                         uint64_t size)
 {
+	struct sysv_state *ks = state_of(fs);
 	struct ipcc_shm_stat s;
 	int err;
 
@@ -240,8 +285,8 @@ static int sysv_truncate(int shmid, struct sysv_file *f, uint64_t size)
 		return err ? err : shmid;
 	}
 	/* by path: the one open file still creating this segment, if any */
-	pthread_mutex_lock(&creating_lock);
-	for (f = created_files; f; f = f->next)
+	pthread_mutex_lock(&ks->lock);
+	for (f = ks->created; f; f = f->next)
 		if (atomic_load(&f->creating) && file_shmid(f) == shmid)
 			break;
 	if (f) {
@@ -249,10 +294,10 @@ static int sysv_truncate(int shmid, struct sysv_file *f, uint64_t size)
 		err = truncate_file(f, size);
 		shmid = ipcc_shm_id(f->shm);
 		pthread_rwlock_unlock(&f->lock);
-		pthread_mutex_unlock(&creating_lock);
+		pthread_mutex_unlock(&ks->lock);
 		return err ? err : shmid;
 	}
-	pthread_mutex_unlock(&creating_lock);
+	pthread_mutex_unlock(&ks->lock);
 
 	err = ipcc_shm_stat_id(shmid, &s);
 	if (err)
@@ -265,16 +310,37 @@ static int sysv_truncate(int shmid, struct sysv_file *f, uint64_t size)
 	return err ? err : shmid;
 }
 
-void fs_sysv_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-                     int to_set, struct fuse_file_info *fi)
+/*
+ * Writing needs read and write permission by the IPC rule: a writable
+ * shmat() does, and the mount must not grant what shmat refuses (a 0602
+ * segment is writable by nobody but its owner).
+ */
+static mode_t want_of(int flags)
 {
+	mode_t want = fs_open_want(flags);
+
+	return (want & 2) ? (want | 4) : want;
+}
+
+static int may(fuse_req_t req, const struct ipcc_shm_stat *s, mode_t want)
+{
+	return fs_caller_ipc_may(req, s->mode, s->uid, s->gid, s->cuid,
+	                         s->cgid, want);
+}
+
+static void sysv_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+                         int to_set, struct fuse_file_info *fi)
+{
+	struct fs_state *fs = fs_state_of(req);
 	struct sysv_file *f = fi ? file_of(fi) : NULL;
-	int shmid = f ? file_shmid(f) : current_shmid(ino);
+	int shmid = f ? file_shmid(f) : current_shmid(fs, ino);
+	struct ipcc_shm_stat s;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
 	int err;
 
 	if (to_set & FUSE_SET_ATTR_SIZE) {
-		struct ipcc_shm_stat s;
-
 		if (attr->st_size < 0) {
 			fuse_reply_err(req, EINVAL);
 			return;
@@ -282,38 +348,25 @@ void fs_sysv_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		/* by path: the IPC rule too (an open file was checked at open) */
 		err = f ? 0 : ipcc_shm_stat_id(shmid, &s);
 		if (!f && !err)
-			err = fs_caller_ipc_may(req, s.mode, s.uid, s.gid, s.cuid,
-			                        s.cgid, 2);
-		if (err) {
-			fuse_reply_err(req, -err);
-			return;
-		}
-		err = sysv_truncate(shmid, f, (uint64_t)attr->st_size);
+			err = may(req, &s, 6);
+		if (!err)
+			err = sysv_truncate(fs, shmid, f, (uint64_t)attr->st_size);
 		if (err < 0) {
 			fuse_reply_err(req, -err);
 			return;
 		}
 		shmid = err;
 	}
-	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
-	              FUSE_SET_ATTR_GID)) {
-		struct ipcc_shm_stat s;
-
-		err = ipcc_shm_stat_id(shmid, &s);
-		if (!err && !fs_caller_owns(req, s.uid, s.cuid))
-			err = -EPERM;
-		if (!err)
-			err = ipcc_shm_set(shmid,
-			                   (to_set & FUSE_SET_ATTR_MODE) ?
-			                   (attr->st_mode & 0777) : (mode_t)-1,
-			                   (to_set & FUSE_SET_ATTR_UID) ?
-			                   attr->st_uid : (uid_t)-1,
-			                   (to_set & FUSE_SET_ATTR_GID) ?
-			                   attr->st_gid : (gid_t)-1);
-		if (err) {
-			fuse_reply_err(req, -err);
-			return;
-		}
+	err = ipcc_shm_stat_id(shmid, &s);
+	if (!err)
+		err = fs_setattr_owner(req, attr, to_set, s.uid, s.cuid, &mode,
+		                       &uid, &gid);
+	if (err > 0)
+		err = ipcc_shm_set(shmid, mode == (mode_t)-1 ? mode : mode & 0777,
+		                   uid, gid);
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
 	}
 	/* times: accepted, the kernel's IPC times stay what is shown */
 	reply_attr_id(req, shmid);
@@ -323,10 +376,49 @@ static void file_free(struct sysv_file *f);
 
 static void drop_file(struct fs_open *o)
 {
-	struct sysv_file *f = (struct sysv_file *)o;
+	file_free((struct sysv_file *)o);
+}
 
-	fs_pt_release(NULL, f->ino, f->pt);
-	file_free(f);
+static int file_new(struct fs_state *fs, int shmid, int flags,
+                    struct sysv_file **out)
+{
+	struct sysv_file *f = calloc(1, sizeof(*f));
+	int err;
+
+	if (!f)
+		return -ENOMEM;
+	err = ipcc_shm_open(shmid, fs_open_writable(flags) ? 0 : IPCC_RDONLY,
+	                    &f->shm);
+	if (err) {
+		free(f);
+		return err;
+	}
+	pthread_rwlock_init(&f->lock, NULL);
+	f->node_shmid = shmid;
+	f->s = fs;
+	fs_open_add(fs, &f->open, drop_file);
+	*out = f;
+	return 0;
+}
+
+static void file_free(struct sysv_file *f)
+{
+	struct sysv_state *ks = state_of(f->s);
+	struct sysv_file **pp;
+
+	pthread_mutex_lock(&ks->lock);
+	for (pp = &ks->created; *pp; pp = &(*pp)->next) {
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ks->lock);
+	fs_pt_release(f->s->pt, f->ino, f->pt);
+	fs_open_del(f->s, &f->open);
+	ipcc_shm_close(f->shm);
+	pthread_rwlock_destroy(&f->lock);
+	free(f);
 }
 
 /* The open's own attachment as a file: the backing file for passthrough. */
@@ -343,11 +435,11 @@ static int attachment_memfd(void *arg)
  * never takes passthrough: its first truncate replaces the segment, and no
  * backing file may stay on the old one.
  */
-static void sysv_reply_flags(fuse_req_t req, fuse_ino_t ino,
-                             struct sysv_file *f, struct fuse_file_info *fi)
+static void choose_path(fuse_req_t req, fuse_ino_t ino, struct sysv_file *f,
+                        struct fuse_file_info *fi)
 {
-	char what[48];
 	enum fs_pt_path want = FS_PT_FULL;
+	char what[48];
 
 	if (atomic_load(&f->creating))
 		want = FS_PT_DAEMON;
@@ -358,44 +450,6 @@ static void sysv_reply_flags(fuse_req_t req, fuse_ino_t ino,
 	f->pt = fs_pt_open(req, ino, want, attachment_memfd, f->shm, fi, what);
 }
 
-static int file_new(int shmid, int flags, struct sysv_file **out)
-{
-	struct sysv_file *f = calloc(1, sizeof(*f));
-	int err;
-
-	if (!f)
-		return -ENOMEM;
-	err = ipcc_shm_open(shmid, fs_open_writable(flags) ? 0 : IPCC_RDONLY,
-	                    &f->shm);
-	if (err) {
-		free(f);
-		return err;
-	}
-	pthread_rwlock_init(&f->lock, NULL);
-	f->node_shmid = shmid;
-	fs_open_add(&f->open, drop_file);
-	*out = f;
-	return 0;
-}
-
-static void file_free(struct sysv_file *f)
-{
-	struct sysv_file **pp;
-
-	pthread_mutex_lock(&creating_lock);
-	for (pp = &created_files; *pp; pp = &(*pp)->next) {
-		if (*pp == f) {
-			*pp = f->next;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&creating_lock);
-	fs_open_del(&f->open);
-	ipcc_shm_close(f->shm);
-	pthread_rwlock_destroy(&f->lock);
-	free(f);
-}
-
 /* O_TRUNC (atomic_o_trunc): an existing segment keeps its size, zeroed. */
 static int open_trunc(struct sysv_file *f)
 {
@@ -404,17 +458,19 @@ static int open_trunc(struct sysv_file *f)
 	return ipcc_shm_zero(f->shm);
 }
 
-void fs_sysv_create(fuse_req_t req, fuse_ino_t parent, const char *name,
-                    mode_t mode, struct fuse_file_info *fi)
+static void sysv_create(fuse_req_t req, int by_id, const char *name,
+                        mode_t mode, struct fuse_file_info *fi)
 {
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct fs_state *fs = fs_state_of(req);
+	struct sysv_state *ks = state_of(fs);
 	struct fuse_entry_param e;
+	struct fs_cred_saved cred;
 	struct ipcc_shm_stat s;
 	struct sysv_file *f;
 	key_t key;
 	int shmid, created = 0, err;
 
-	if (parent != FS_INO_SYSV) {
+	if (by_id) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -422,26 +478,25 @@ void fs_sysv_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	err = ipcc_shm_create(key, fs_conf.sysv_size, mode & 0777,
-	                      (fi->flags & O_EXCL) ? IPCC_SHM_EXCL : 0,
-	                      &shmid, &created);
+	/* as the caller: owner and creator are theirs, and so are the checks */
+	err = fs_as_caller(req, &cred);
 	if (err)
 		goto out_err;
-	if (created) {
-		/* the caller owns what it creates, not the daemon */
-		err = ipcc_shm_set(shmid, (mode_t)-1, ctx->uid, ctx->gid);
-		if (err)
-			goto out_remove;
-	} else {
+	err = ipcc_shm_create(key, fs->conf.sysv_size, mode & 0777,
+	                      (fi->flags & O_EXCL) ? IPCC_SHM_EXCL : 0,
+	                      &shmid, &created);
+	fs_as_daemon(&cred);
+	if (err)
+		goto out_err;
+	if (!created) {
 		/* appeared since the kernel's lookup: not checked by it */
 		err = ipcc_shm_stat_id(shmid, &s);
 		if (!err)
-			err = fs_caller_may_open(req, s.mode, s.uid, s.gid,
-			                         fi->flags);
+			err = may(req, &s, want_of(fi->flags));
 		if (err)
 			goto out_err;
 	}
-	err = file_new(shmid, fi->flags, &f);
+	err = file_new(fs, shmid, fi->flags, &f);
 	if (err)
 		goto out_remove;
 	if (!created && (fi->flags & O_TRUNC)) {
@@ -454,20 +509,15 @@ void fs_sysv_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out_free;
 	if (created) {
 		atomic_store(&f->creating, !ipcc_shm_readonly(f->shm));
-		pthread_mutex_lock(&creating_lock);
-		f->next = created_files;
-		created_files = f;
-		pthread_mutex_unlock(&creating_lock);
+		pthread_mutex_lock(&ks->lock);
+		f->next = ks->created;
+		ks->created = f;
+		pthread_mutex_unlock(&ks->lock);
 	}
-	fs_entry_init(&e, FS_SYSV_BASE | (uint32_t)shmid);
+	fs_entry_init(&e, node_of(shmid));
 	shm_to_stat(&s, &e.attr);
-	fi->fh = (uintptr_t)f;
-	sysv_reply_flags(req, e.ino, f, fi);
-	if (fuse_reply_create(req, &e, fi) != 0) {
-		/* the caller is gone; the segment stays */
-		fs_pt_release(req, f->ino, f->pt);
-		file_free(f);
-	}
+	choose_path(req, e.ino, f, fi);
+	fs_reply_create(req, &e, fi, &f->open);
 	return;
 
 out_free:
@@ -479,21 +529,21 @@ out_err:
 	fuse_reply_err(req, -err);
 }
 
-void fs_sysv_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void sysv_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct fs_state *fs = fs_state_of(req);
 	struct ipcc_shm_stat s;
 	struct sysv_file *f;
-	int shmid = current_shmid(ino);
+	int shmid = current_shmid(fs, ino);
 	int err = ipcc_shm_stat_id(shmid, &s);
 
 	if (!err && s.removed)
 		err = -ENOENT;
 	/* the kernel checked the file's mode; IPC's rule may be stricter */
 	if (!err)
-		err = fs_caller_ipc_may(req, s.mode, s.uid, s.gid, s.cuid, s.cgid,
-		                        fs_open_want(fi->flags));
+		err = may(req, &s, want_of(fi->flags));
 	if (!err)
-		err = file_new(shmid, fi->flags, &f);
+		err = file_new(fs, shmid, fi->flags, &f);
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;
@@ -506,18 +556,15 @@ void fs_sysv_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			return;
 		}
 	}
-	fi->fh = (uintptr_t)f;
-	sysv_reply_flags(req, ino, f, fi);
-	if (fuse_reply_open(req, fi) != 0) {
-		fs_pt_release(req, f->ino, f->pt);
-		file_free(f);
-	}
+	choose_path(req, ino, f, fi);
+	fs_reply_open(req, fi, &f->open);
 }
 
-void fs_sysv_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                  struct fuse_file_info *fi)
+static void sysv_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                      struct fuse_file_info *fi)
 {
 	struct sysv_file *f = file_of(fi);
+	struct fs_state *fs = f->s;
 	void *ptr = NULL, *copy;
 	ssize_t got;
 	size_t n;
@@ -541,18 +588,18 @@ void fs_sysv_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	/* a truncate may still move the attachment: copy out under the lock */
-	copy = fs_buf_get(size);
+	copy = fs_buf_get(fs, size);
 	got = copy ? ipcc_shm_read(f->shm, copy, size, (uint64_t)off) : -ENOMEM;
 	pthread_rwlock_unlock(&f->lock);
 	if (got < 0)
 		fuse_reply_err(req, (int)-got);
 	else
 		fuse_reply_buf(req, copy, (size_t)got);
-	fs_buf_put(copy);
+	fs_buf_put(fs, copy);
 }
 
-void fs_sysv_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
-                   size_t size, off_t off, struct fuse_file_info *fi)
+static void sysv_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+                       size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct sysv_file *f = file_of(fi);
 	ssize_t n;
@@ -573,28 +620,72 @@ void fs_sysv_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		fuse_reply_write(req, (size_t)n);
 }
 
-void fs_sysv_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void sysv_release(fuse_req_t req, fuse_ino_t ino,
+                         struct fuse_file_info *fi)
 {
-	struct sysv_file *f = file_of(fi);
-
-	fs_pt_release(req, ino, f->pt);
-	file_free(f);
+	(void)ino;
+	file_free(file_of(fi));
 	fuse_reply_err(req, 0);
 }
 
-void fs_sysv_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void sysv_unlink(fuse_req_t req, int by_id, const char *name)
 {
 	struct ipcc_shm_stat s;
 	int err;
 
-	if (parent != FS_INO_SYSV) {
+	if (by_id) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	err = resolve(parent, name, &s);
+	err = resolve(by_id, name, &s);
 	if (!err && !fs_caller_owns(req, s.uid, s.cuid))
 		err = -EPERM;
 	if (!err)
 		err = ipcc_shm_remove(s.shmid);
 	fuse_reply_err(req, -err);
 }
+
+static int sysv_xattrs(fuse_req_t req, fuse_ino_t ino, struct fs_xattrs *x)
+{
+	struct ipcc_shm_stat s;
+	int err = ipcc_shm_stat_id(current_shmid(fs_state_of(req), ino), &s);
+
+	/* IPC_STAT needs read permission */
+	if (!err)
+		err = may(req, &s, 4);
+	if (!err)
+		err = fs_xattr_add_key(x, s.key);
+	if (!err)
+		err = fs_xattr_add(x, "user.ipc.shmid", "%d", s.shmid);
+	if (!err)
+		err = fs_xattr_add(x, "user.ipc.nattch", "%" PRIu64, s.nattch);
+	if (!err)
+		err = fs_xattr_add(x, "user.ipc.cpid", "%ld", (long)s.cpid);
+	if (!err)
+		err = fs_xattr_add(x, "user.ipc.lpid", "%ld", (long)s.lpid);
+	if (!err)
+		err = fs_xattr_add(x, "user.ipc.cuid", "%lu",
+		                   (unsigned long)s.cuid);
+	if (!err)
+		err = fs_xattr_add(x, "user.ipc.cgid", "%lu",
+		                   (unsigned long)s.cgid);
+	return err;
+}
+
+const struct fs_kind fs_kind_sysv = {
+	.name = "sysv",
+	.has_ids = 1,
+	.lookup = sysv_lookup,
+	.list = sysv_list,
+	.create = sysv_create,
+	.unlink = sysv_unlink,
+	.getattr = sysv_getattr,
+	.setattr = sysv_setattr,
+	.open = sysv_open,
+	.read = sysv_read,
+	.write = sysv_write,
+	.release = sysv_release,
+	.xattrs = sysv_xattrs,
+	.init = sysv_init,
+	.destroy = sysv_destroy,
+};

@@ -13,22 +13,30 @@
 #include "nodes.h"
 #include "passthrough.h"
 
-/* glibc's named semaphores live beside shm objects; they are not ours. */
+/* glibc's named semaphores live beside shm objects: posix-sem/ has them. */
 static int hidden(const char *name)
 {
-	return strncmp(name, "sem.", 4) == 0;
+	return fs_is_glibc_sem(name);
+}
+
+/* st_ino shown: stable across lookups, which node ids are not. */
+static uint64_t stino(ino_t ino)
+{
+	return fs_kind_base(&fs_kind_posix) |
+	       ((uint64_t)ino & (FS_FILE_MIN - 1));
 }
 
 static void pstat_to_stat(const struct stat *in, struct stat *st)
 {
 	*st = *in;
-	st->st_ino = FS_POSIX_STINO(in->st_ino);
+	st->st_ino = stino(in->st_ino);
 	st->st_nlink = 1;
 	st->st_blksize = FS_BLKSIZE;
 }
 
 struct posix_file {
 	struct fs_open open;    /* first: dropped at exit if open */
+	struct fs_state *s;
 	ipcc_pshm *p;
 	fuse_ino_t ino;         /* the inode it is open on */
 	enum fs_pt_path pt;     /* how its bytes travel */
@@ -41,17 +49,15 @@ static ipcc_pshm *file_of(const struct fuse_file_info *fi)
 
 static void file_free(struct posix_file *f)
 {
-	fs_open_del(&f->open);
+	fs_pt_release(f->s->pt, f->ino, f->pt);
+	fs_open_del(f->s, &f->open);
 	ipcc_pshm_close(f->p);
 	free(f);
 }
 
 static void drop_file(struct fs_open *o)
 {
-	struct posix_file *f = (struct posix_file *)o;
-
-	fs_pt_release(NULL, f->ino, f->pt);
-	file_free(f);
+	file_free((struct posix_file *)o);
 }
 
 /*
@@ -72,10 +78,9 @@ static int object_memfd(void *arg)
 }
 
 /* Reads, writes and mmap all go to the /dev/shm file when they can. */
-static void posix_reply_flags(fuse_req_t req, fuse_ino_t ino,
-                              const char *name, struct fuse_file_info *fi)
+static void choose_path(fuse_req_t req, fuse_ino_t ino, const char *name,
+                        struct posix_file *f, struct fuse_file_info *fi)
 {
-	struct posix_file *f = (struct posix_file *)(uintptr_t)fi->fh;
 	char what[IPCC_NAME_MAX + 8];
 
 	snprintf(what, sizeof(what), "posix/%s", name);
@@ -83,20 +88,17 @@ static void posix_reply_flags(fuse_req_t req, fuse_ino_t ino,
 	f->pt = fs_pt_open(req, ino, FS_PT_FULL, object_memfd, f->p, fi, what);
 }
 
-/* Gives p to a new handle in fi; on failure p is left to the caller. */
-static int file_new(ipcc_pshm *p, struct fuse_file_info *fi)
+/* A handle owning p; NULL (p left to the caller) when out of memory. */
+static struct posix_file *file_new(struct fs_state *s, ipcc_pshm *p)
 {
 	struct posix_file *f = calloc(1, sizeof(*f));
 
 	if (!f)
-		return -ENOMEM;
+		return NULL;
 	f->p = p;
-	fs_open_add(&f->open, drop_file);
-	fi->fh = (uintptr_t)f;
-	/* no page cache: other processes map the same memory */
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	return 0;
+	f->s = s;
+	fs_open_add(s, &f->open, drop_file);
+	return f;
 }
 
 /* A name looked up (not created): bad names are simply not there. */
@@ -105,18 +107,20 @@ static int lookup_err(int err)
 	return err == -EINVAL ? -ENOENT : err;
 }
 
-void fs_posix_lookup(fuse_req_t req, const char *name)
+static void posix_lookup(fuse_req_t req, int by_id, const char *name)
 {
+	struct fs_nodes *nodes = fs_state_of(req)->nodes;
 	struct fuse_entry_param e;
 	struct fs_node *n;
 	struct stat st;
 	int err = hidden(name) ? -ENOENT : ipcc_pshm_stat(name, &st);
 
+	(void)by_id;
 	if (err) {
 		fuse_reply_err(req, -lookup_err(err));
 		return;
 	}
-	n = fs_node_posix_get(name, st.st_ino);
+	n = fs_node_get(nodes, &fs_kind_posix, name, (uint64_t)st.st_ino);
 	if (!n) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -124,21 +128,22 @@ void fs_posix_lookup(fuse_req_t req, const char *name)
 	fs_entry_init(&e, n->id);
 	pstat_to_stat(&st, &e.attr);
 	if (fuse_reply_entry(req, &e) != 0)
-		fs_node_forget(n->id, 1);
+		fs_node_forget(nodes, n->id, 1);
 }
 
-int fs_posix_list(struct fs_dirbuf *d)
+static int posix_list(struct fs_state *s, struct fs_dirbuf *d, int by_id)
 {
 	ipcc_pshm_iter *it;
 	char name[IPCC_NAME_MAX + 1];
 	struct stat st;
 	int r, err = 0;
 
+	(void)s, (void)by_id;
 	r = ipcc_pshm_iter_new(&it);
 	if (r)
 		return r;
 	while ((r = ipcc_pshm_iter_next(it, name, &st)) > 0) {
-		err = fs_dirbuf_add(d, name, FS_POSIX_STINO(st.st_ino), S_IFREG);
+		err = fs_dirbuf_add(d, name, stino(st.st_ino), S_IFREG);
 		if (err)
 			break;
 	}
@@ -147,9 +152,10 @@ int fs_posix_list(struct fs_dirbuf *d)
 }
 
 /* Stat of the object the node stands for: -ENOENT if the name moved on. */
-static int node_stat(fuse_ino_t ino, struct fs_node **np, struct stat *st)
+static int node_stat(fuse_req_t req, fuse_ino_t ino, struct fs_node **np,
+                     struct stat *st)
 {
-	struct fs_node *n = fs_node_find(ino);
+	struct fs_node *n = fs_node_of(req, ino);
 	int err;
 
 	if (!n)
@@ -157,19 +163,20 @@ static int node_stat(fuse_ino_t ino, struct fs_node **np, struct stat *st)
 	err = ipcc_pshm_stat(n->name, st);
 	if (err)
 		return lookup_err(err);
-	if (st->st_ino != n->ino)
+	if ((uint64_t)st->st_ino != n->tag)
 		return -ENOENT;
 	*np = n;
 	return 0;
 }
 
-static int any_stat(fuse_ino_t ino, struct fuse_file_info *fi,
-                    struct fs_node **np, struct stat *st)
+static int any_stat(fuse_req_t req, fuse_ino_t ino,
+                    struct fuse_file_info *fi, struct fs_node **np,
+                    struct stat *st)
 {
 	*np = NULL;
 	if (fi)
 		return ipcc_pshm_fstat(file_of(fi), st);
-	return node_stat(ino, np, st);
+	return node_stat(req, ino, np, st);
 }
 
 static void reply_attr(fuse_req_t req, const struct stat *in)
@@ -180,11 +187,12 @@ static void reply_attr(fuse_req_t req, const struct stat *in)
 	fuse_reply_attr(req, &st, 0.0);
 }
 
-void fs_posix_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void posix_getattr(fuse_req_t req, fuse_ino_t ino,
+                          struct fuse_file_info *fi)
 {
 	struct fs_node *n;
 	struct stat st;
-	int err = any_stat(ino, fi, &n, &st);
+	int err = any_stat(req, ino, fi, &n, &st);
 
 	if (err)
 		fuse_reply_err(req, -err);
@@ -192,29 +200,22 @@ void fs_posix_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		reply_attr(req, &st);
 }
 
-void fs_posix_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-                      int to_set, struct fuse_file_info *fi)
+static void posix_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+                          int to_set, struct fuse_file_info *fi)
 {
 	struct fs_node *n;
 	struct stat st;
-	int err = any_stat(ino, fi, &n, &st);
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	int err = any_stat(req, ino, fi, &n, &st);
 
-	if (!err && (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
-	                       FUSE_SET_ATTR_GID))) {
-		mode_t mode = (to_set & FUSE_SET_ATTR_MODE) ?
-		              (attr->st_mode & 07777) : (mode_t)-1;
-		uid_t uid = (to_set & FUSE_SET_ATTR_UID) ?
-		            attr->st_uid : (uid_t)-1;
-		gid_t gid = (to_set & FUSE_SET_ATTR_GID) ?
-		            attr->st_gid : (gid_t)-1;
-
-		if (!fs_caller_owns(req, st.st_uid, st.st_uid))
-			err = -EPERM;
-		else if (fi)
-			err = ipcc_pshm_fset(file_of(fi), mode, uid, gid);
-		else
-			err = ipcc_pshm_set(n->name, mode, uid, gid);
-	}
+	if (!err)
+		err = fs_setattr_owner(req, attr, to_set, st.st_uid, st.st_uid,
+		                       &mode, &uid, &gid);
+	if (err > 0)
+		err = fi ? ipcc_pshm_fset(file_of(fi), mode, uid, gid) :
+		      ipcc_pshm_set(n->name, mode, uid, gid);
 	if (!err && (to_set & FUSE_SET_ATTR_SIZE)) {
 		if (attr->st_size < 0)
 			err = -EINVAL;
@@ -226,7 +227,7 @@ void fs_posix_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	}
 	/* times: no core call sets them; accepted, like on the other kinds */
 	if (!err)
-		err = any_stat(ino, fi, &n, &st);
+		err = any_stat(req, ino, fi, &n, &st);
 	if (err)
 		fuse_reply_err(req, -err);
 	else
@@ -238,78 +239,69 @@ static int open_flags(int flags)
 	return fs_open_writable(flags) ? O_RDWR : O_RDONLY;
 }
 
-void fs_posix_create(fuse_req_t req, const char *name, mode_t mode,
-                     struct fuse_file_info *fi)
+static void posix_create(fuse_req_t req, int by_id, const char *name,
+                         mode_t mode, struct fuse_file_info *fi)
 {
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct fs_state *fs = fs_state_of(req);
 	struct fuse_entry_param e;
+	struct fs_cred_saved cred;
+	struct posix_file *f;
 	struct fs_node *n;
 	struct stat st;
 	ipcc_pshm *p;
 	int created, err;
 
+	(void)by_id;
 	err = hidden(name) ? -EINVAL : ipcc_name_check(name, 1);
 	if (err)
 		goto out_err;
+	/*
+	 * As the caller: the kernel's own checks of /dev/shm and of an
+	 * existing object apply, and what is made is theirs.
+	 */
+	err = fs_as_caller(req, &cred);
+	if (err)
+		goto out_err;
 	err = ipcc_pshm_open(name, open_flags(fi->flags) | O_CREAT |
-	                     (fi->flags & O_EXCL), mode & 07777, &p);
+	                     (fi->flags & (O_EXCL | O_TRUNC)), mode & 07777, &p);
+	fs_as_daemon(&cred);
 	if (err)
 		goto out_err;
 	created = ipcc_pshm_created(p);
-	if (created) {
-		/* the caller owns what it creates, not the daemon */
-		err = ipcc_pshm_fset(p, (mode_t)-1, ctx->uid, ctx->gid);
-		if (err)
-			goto out_unlink;
-	} else {
-		/* appeared since the kernel's lookup: not checked by it */
-		err = ipcc_pshm_fstat(p, &st);
-		if (!err)
-			err = fs_caller_may_open(req, st.st_mode, st.st_uid,
-			                         st.st_gid, fi->flags);
-		if (!err && (fi->flags & O_TRUNC))
-			err = ipcc_pshm_resize(p, 0);
-		if (err)
-			goto out_close;
-	}
 	err = ipcc_pshm_fstat(p, &st);
 	if (err)
 		goto out_unlink;
-	n = fs_node_posix_get(name, st.st_ino);
+	n = fs_node_get(fs->nodes, &fs_kind_posix, name, (uint64_t)st.st_ino);
 	if (!n) {
 		err = -ENOMEM;
 		goto out_unlink;
 	}
-	err = file_new(p, fi);
-	if (err) {
-		fs_node_forget(n->id, 1);
+	f = file_new(fs, p);
+	if (!f) {
+		fs_node_forget(fs->nodes, n->id, 1);
+		err = -ENOMEM;
 		goto out_unlink;
 	}
 	fs_entry_init(&e, n->id);
 	pstat_to_stat(&st, &e.attr);
-	posix_reply_flags(req, n->id, name, fi);
-	if (fuse_reply_create(req, &e, fi) != 0) {
-		struct posix_file *f = (struct posix_file *)(uintptr_t)fi->fh;
-
-		/* the caller is gone; the object stays */
-		fs_pt_release(req, f->ino, f->pt);
-		fs_node_forget(n->id, 1);
-		file_free(f);
-	}
+	choose_path(req, n->id, name, f, fi);
+	fs_reply_create(req, &e, fi, &f->open);
 	return;
 
 out_unlink:
 	if (created)
 		ipcc_pshm_unlink(name);
-out_close:
 	ipcc_pshm_close(p);
 out_err:
 	fuse_reply_err(req, -err);
 }
 
-void fs_posix_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void posix_open(fuse_req_t req, fuse_ino_t ino,
+                       struct fuse_file_info *fi)
 {
-	struct fs_node *n = fs_node_find(ino);
+	struct fs_state *fs = fs_state_of(req);
+	struct fs_node *n = fs_node_find(fs->nodes, ino);
+	struct posix_file *f = NULL;
 	struct stat st;
 	ipcc_pshm *p;
 	int err;
@@ -325,32 +317,28 @@ void fs_posix_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	err = ipcc_pshm_fstat(p, &st);
 	/* the name now stands for another object than this inode's */
-	if (!err && st.st_ino != n->ino)
+	if (!err && (uint64_t)st.st_ino != n->tag)
 		err = -ENOENT;
 	if (!err && (fi->flags & O_TRUNC))
 		err = ipcc_pshm_resize(p, 0);
-	if (!err)
-		err = file_new(p, fi);
+	if (!err && !(f = file_new(fs, p)))
+		err = -ENOMEM;
 	if (err) {
 		ipcc_pshm_close(p);
 		fuse_reply_err(req, -err);
 		return;
 	}
-	posix_reply_flags(req, ino, n->name, fi);
-	if (fuse_reply_open(req, fi) != 0) {
-		struct posix_file *f = (struct posix_file *)(uintptr_t)fi->fh;
-
-		fs_pt_release(req, f->ino, f->pt);
-		file_free(f);
-	}
+	choose_path(req, ino, n->name, f, fi);
+	fs_reply_open(req, fi, &f->open);
 }
 
 /* Below this splice's extra system calls cost more than a copy saves. */
 #define SPLICE_MIN (64 * 1024)
 
-void fs_posix_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                   struct fuse_file_info *fi)
+static void posix_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi)
 {
+	struct fs_state *fs = fs_state_of(req);
 	char *buf;
 	ssize_t n;
 
@@ -359,7 +347,7 @@ void fs_posix_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	if (size >= SPLICE_MIN && size <= fs_conf.splice_max) {
+	if (size >= SPLICE_MIN && size <= fs->conf.splice_max) {
 		/*
 		 * libfuse splices the file into a pipe and the pipe into the
 		 * reply, cutting it short at the end of the file.
@@ -372,7 +360,7 @@ void fs_posix_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_data(req, &bv, 0);
 		return;
 	}
-	buf = fs_buf_get(size);
+	buf = fs_buf_get(fs, size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -382,11 +370,11 @@ void fs_posix_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, (int)-n);
 	else
 		fuse_reply_buf(req, buf, (size_t)n);
-	fs_buf_put(buf);
+	fs_buf_put(fs, buf);
 }
 
-void fs_posix_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
-                    size_t size, off_t off, struct fuse_file_info *fi)
+static void posix_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+                        size_t size, off_t off, struct fuse_file_info *fi)
 {
 	ssize_t n;
 
@@ -402,21 +390,20 @@ void fs_posix_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		fuse_reply_write(req, (size_t)n);
 }
 
-void fs_posix_release(fuse_req_t req, fuse_ino_t ino,
-                      struct fuse_file_info *fi)
+static void posix_release(fuse_req_t req, fuse_ino_t ino,
+                          struct fuse_file_info *fi)
 {
-	struct posix_file *f = (struct posix_file *)(uintptr_t)fi->fh;
-
-	fs_pt_release(req, ino, f->pt);
-	file_free(f);
+	(void)ino;
+	file_free((struct posix_file *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
-void fs_posix_unlink(fuse_req_t req, const char *name)
+static void posix_unlink(fuse_req_t req, int by_id, const char *name)
 {
 	struct stat st;
 	int err = hidden(name) ? -ENOENT : ipcc_pshm_stat(name, &st);
 
+	(void)by_id;
 	err = lookup_err(err);
 	if (!err && !fs_caller_owns(req, st.st_uid, st.st_uid))
 		err = -EPERM;
@@ -424,3 +411,17 @@ void fs_posix_unlink(fuse_req_t req, const char *name)
 		err = ipcc_pshm_unlink(name);
 	fuse_reply_err(req, -err);
 }
+
+const struct fs_kind fs_kind_posix = {
+	.name = "posix",
+	.lookup = posix_lookup,
+	.list = posix_list,
+	.create = posix_create,
+	.unlink = posix_unlink,
+	.getattr = posix_getattr,
+	.setattr = posix_setattr,
+	.open = posix_open,
+	.read = posix_read,
+	.write = posix_write,
+	.release = posix_release,
+};
