@@ -46,6 +46,8 @@ IPCFS_LIBFUSE_MIN=3.17
 IPCFS_LIBFUSE_SUITE=trixie
 IPCFS_LIBFUSE_DIR="$IPCFS_TOP/.libfuse"
 IPCFS_LIBFUSE_PC="$IPCFS_LIBFUSE_DIR/prefix/lib/pkgconfig"
+# How it is built; a .libfuse/ made another way is made again.
+IPCFS_LIBFUSE_RECIPE="static; auto_unmount through fusermount3 (1)"
 
 # The first archive URI of the machine's apt configuration (never a name
 # written here): deb822 debian.sources first, then one-line sources.list.
@@ -97,6 +99,15 @@ EOT
 	[ -n "$tar" ] || { echo "no fuse3 source in $IPCFS_LIBFUSE_SUITE" >&2; exit 1; }
 	tar -xf "$tar"
 	src=$(ls -d fuse-*/ | head -n 1)
+	# From 3.17 libfuse mounts by itself and then runs `fusermount3
+	# --auto-unmount`, an option the system's older fusermount3 lacks (the
+	# mount would never be cleaned up).  As 3.14 did, leave the mount to
+	# fusermount3 when auto_unmount is asked: it then watches as well.
+	f="$work/$src/lib/mount.c"
+	old='res = fuse_mount_sys(mountpoint, mo, mnt_opts);'
+	grep -qF "$old" "$f" ||
+		{ echo "unknown $src/lib/mount.c: auto_unmount would break" >&2; exit 1; }
+	sed -i "s/$old/res = mo->auto_unmount ? -2 : fuse_mount_sys(mountpoint, mo, mnt_opts);/" "$f"
 	meson setup "$work/build" "$work/$src" --prefix="$IPCFS_LIBFUSE_DIR/prefix" \
 		--libdir=lib --buildtype=release -Ddefault_library=static \
 		-Dutils=false -Dexamples=false -Dtests=false -Duseroot=false \
@@ -106,6 +117,7 @@ EOT
 	PKG_CONFIG_PATH="$IPCFS_LIBFUSE_PC" PKG_CONFIG_LIBDIR= \
 		pkg-config --atleast-version="$IPCFS_LIBFUSE_MIN" fuse3 ||
 		{ echo "fetched fuse3 is older than $IPCFS_LIBFUSE_MIN" >&2; exit 1; }
+	echo "$IPCFS_LIBFUSE_RECIPE" >"$IPCFS_LIBFUSE_DIR/prefix/recipe"
 	rm -rf "$work"
 )
 
@@ -116,7 +128,8 @@ ipcfs_libfuse_fast() {
 	if pkg-config --atleast-version="$IPCFS_LIBFUSE_MIN" fuse3 2>/dev/null; then
 		return 0
 	fi
-	if [ -f "$IPCFS_LIBFUSE_PC/fuse3.pc" ]; then
+	if [ -f "$IPCFS_LIBFUSE_PC/fuse3.pc" ] &&
+		[ "$(cat "$IPCFS_LIBFUSE_DIR/prefix/recipe" 2>/dev/null)" = "$IPCFS_LIBFUSE_RECIPE" ]; then
 		echo "$IPCFS_LIBFUSE_PC"
 		return 0
 	fi
@@ -126,6 +139,7 @@ ipcfs_libfuse_fast() {
 		return 1
 	fi
 	echo "ipcfs: libfuse $sys has no passthrough: building libfuse >= $IPCFS_LIBFUSE_MIN from Debian $IPCFS_LIBFUSE_SUITE's source into .libfuse/" >&2
+	rm -rf "$IPCFS_LIBFUSE_DIR/prefix"
 	if ! ipcfs_fetch_libfuse >&2; then
 		rm -rf "$IPCFS_LIBFUSE_DIR/prefix" "$IPCFS_LIBFUSE_DIR/src"
 		echo "ipcfs: could not fetch or build it (no network?): building against the system's libfuse $sys, without passthrough" >&2
@@ -148,10 +162,12 @@ ipcfs_build_fast() {
 ipcfs_build_with() {
 	pc=$1 dir=$2; shift 2
 	stamp="$IPCFS_TOP/$dir/ipcfs-libfuse"
+	want="libfuse:$pc"
+	[ -z "$pc" ] || want="$want $(cat "${pc%/lib/pkgconfig}/recipe" 2>/dev/null)"
 	if [ -f "$IPCFS_TOP/$dir/build.ninja" ] &&
-		[ "$(cat "$stamp" 2>/dev/null)" != "libfuse:$pc" ]; then
+		[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 		rm -rf "${IPCFS_TOP:?}/$dir"
 	fi
 	ipcfs_build "$dir" -Dpkg_config_path="$pc" "$@" || return 1
-	echo "libfuse:$pc" >"$stamp"
+	echo "$want" >"$stamp"
 }

@@ -449,3 +449,29 @@ def test_fallback_without_cap_sys_admin(nocap_mount_factory, ipc):
                 'CAP_SYS_ADMIN' in err, err
     # no complaint about the backing file the kernel would refuse
     assert 'passthrough_open' not in err, err
+
+
+# ------------------------------------------------------------------
+# Passed through means the daemon is not asked
+# ------------------------------------------------------------------
+
+def test_passthrough_reads_need_no_daemon(mnt, ipc, passthrough):
+    skip_unless(passthrough)
+    seg = ipc.shm(size=PAGE)
+    seg.write(b'kernel-served')
+    n = ipc.name()
+    s = ipc.pshm(n, create=True, size=PAGE)
+    s.buf[:6] = b'direct'
+    ro = os.open(kpath(mnt, seg.key), os.O_RDONLY)
+    rw = os.open(mnt.p('posix', n), os.O_RDWR)
+    os.kill(mnt.pid, signal.SIGSTOP)
+    try:
+        # a stopped daemon answers nothing: these never reach it
+        assert os.pread(ro, 13, 0) == b'kernel-served'
+        assert os.pwrite(rw, b'DIRECT', 0) == 6
+        assert os.pread(rw, 6, 0) == b'DIRECT'
+    finally:
+        os.kill(mnt.pid, signal.SIGCONT)
+        os.close(ro)
+        os.close(rw)
+    assert bytes(s.buf[:6]) == b'DIRECT'
