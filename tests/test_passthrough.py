@@ -464,6 +464,9 @@ def test_passthrough_reads_need_no_daemon(mnt, ipc, passthrough):
     s.buf[:6] = b'direct'
     ro = os.open(kpath(mnt, seg.key), os.O_RDONLY)
     rw = os.open(mnt.p('posix', n), os.O_RDWR)
+    # the first write asks the daemon once whether the file has set-id
+    # privileges to drop (security.capability); the kernel remembers
+    assert os.pwrite(rw, b'd', 0) == 1
     os.kill(mnt.pid, signal.SIGSTOP)
     try:
         # a stopped daemon answers nothing: these never reach it
