@@ -221,6 +221,12 @@ int ipcc_shm_memfd(const ipcc_shm *shm, unsigned flags);
  * call.  -EBUSY if a directory is already in use.
  */
 int ipcc_shm_dir_set(int fd);
+/*
+ * Opens the directory now (the system's /dev/shm unless one was set)
+ * rather than at the first use, so that a daemon holds the same
+ * descriptors from its start.  0 or -errno.
+ */
+int ipcc_shm_dir_open(void);
 
 /* ------------------------------------------------------------------ */
 /* POSIX shared memory                                                */
@@ -402,6 +408,145 @@ int ipcc_sem_cmd_run(ipcc_sem *sem, const struct ipcc_sem_cmd *cmd);
 int ipcc_sem_cmds_run(ipcc_sem *sem, const struct ipcc_sem_cmd *cmds,
                       size_t count, const struct ipcc_cancel *cancel,
                       unsigned *taken);
+
+/* ------------------------------------------------------------------ */
+/* Acting as the caller                                               */
+/* ------------------------------------------------------------------ */
+
+/* Supplementary groups kept inside struct ipcc_cred_saved (more: heap). */
+#define IPCC_CRED_GROUPS_INLINE 32
+
+/* What ipcc_cred_leave restores; filled by ipcc_cred_enter. */
+struct ipcc_cred_saved {
+	uid_t euid;
+	gid_t egid;
+	int ngroups;
+	int active;
+	gid_t groups[IPCC_CRED_GROUPS_INLINE];
+	gid_t *heap_groups;
+};
+
+/*
+ * Makes the CALLING THREAD act as uid/gid with these supplementary groups
+ * (effective and file-system ids; real and saved ids stay, so that it can
+ * come back), until ipcc_cred_leave(saved).  Other threads are not
+ * affected.  Objects created in between (shmget/semget/msgget IPC_CREAT,
+ * open O_CREAT in /dev/shm, mq_open) get uid = cuid = uid and gid = cgid
+ * = gid, and the kernel checks the create as that user.  Needs euid 0
+ * (CAP_SETUID, CAP_SETGID); while switched the thread has no effective
+ * capabilities, and leaving restores them from the permitted set.  Must
+ * not be nested.  -EINVAL for bad arguments, -EPERM if not allowed,
+ * -ENOTSUP where credentials are not per thread; on failure nothing is
+ * changed.
+ */
+int ipcc_cred_enter(uid_t uid, gid_t gid, int ngroups, const gid_t *groups,
+                    struct ipcc_cred_saved *saved);
+/*
+ * Restores what ipcc_cred_enter saved (uid first, so that the
+ * capabilities the gid and groups need are back); 0 or the first -errno.
+ * A saved state that is not active (enter failed): does nothing.
+ */
+int ipcc_cred_leave(struct ipcc_cred_saved *saved);
+
+/* ------------------------------------------------------------------ */
+/* System limits and usage                                            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Each read fresh on every call, for the IPC namespace the calling thread
+ * is in, with the numbers `ipcs -l`, `ipcs -u` and `lsipc` show.  0 or
+ * -errno (-ENOTSUP where the system has no such call).
+ */
+struct ipcc_limits_shm {
+	uint64_t shmmni;          /* most segments */
+	uint64_t shmmax;          /* largest segment, bytes */
+	uint64_t shmmin;          /* smallest segment, bytes */
+	uint64_t shmall;          /* most pages in all segments */
+	uint64_t segments;        /* in use ("segments allocated") */
+	uint64_t pages;           /* in use ("pages allocated") */
+	uint64_t pages_resident, pages_swapped;
+};
+int ipcc_limits_shm(struct ipcc_limits_shm *l);
+
+struct ipcc_limits_sem {
+	uint64_t semmni;          /* most sets */
+	uint64_t semmsl;          /* most semaphores in one set */
+	uint64_t semmns;          /* most semaphores in all sets */
+	uint64_t semopm;          /* most operations in one semop */
+	uint64_t semvmx;          /* largest value */
+	uint64_t sets;            /* in use ("used arrays") */
+	uint64_t semaphores;      /* in use ("allocated semaphores") */
+};
+int ipcc_limits_sem(struct ipcc_limits_sem *l);
+
+struct ipcc_limits_msg {
+	uint64_t msgmni;          /* most queues */
+	uint64_t msgmax;          /* largest message, bytes */
+	uint64_t msgmnb;          /* default queue capacity, bytes */
+	uint64_t queues;          /* in use ("allocated queues") */
+	uint64_t messages;        /* queued ("used headers") */
+	uint64_t bytes;           /* queued ("used space") */
+};
+int ipcc_limits_msg(struct ipcc_limits_msg *l);
+
+/* POSIX message queues: /proc/sys/fs/mqueue. */
+struct ipcc_limits_mq {
+	uint64_t queues_max, msg_max, msgsize_max, msg_default,
+	         msgsize_default;
+};
+int ipcc_limits_mq(struct ipcc_limits_mq *l);
+
+/*
+ * What `df` shows of the mount.  Blocks are pages (page_size bytes):
+ * SysV shared memory in use (as `ipcs -u` counts it) against SHMALL,
+ * capped to the machine's RAM.  Files: SysV objects in use (segments,
+ * sets, queues) against SHMMNI + SEMMNI + MSGMNI.
+ */
+struct ipcc_statfs {
+	uint64_t page_size;
+	uint64_t blocks, blocks_used, blocks_free;
+	uint64_t files, files_used, files_free;
+};
+int ipcc_limits_statfs(struct ipcc_statfs *s);
+
+/* ------------------------------------------------------------------ */
+/* Looking into a container                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Serves the IPC objects of process pid's namespaces instead of our own,
+ * for the whole process and for good: the CALLING THREAD enters pid's IPC
+ * namespace (SysV objects, POSIX message queues; threads created
+ * afterwards inherit it, so call this before any other thread starts),
+ * and pid's /dev/shm, opened through /proc/pid/root without ever
+ * following a symlink out of that root, becomes the directory of POSIX
+ * objects (ipcc_shm_dir_set: call before any ipcc_pshm_ call).  Both are
+ * held, so pid exiting or being reused afterwards changes nothing.
+ * -EINVAL for pid <= 0, -ESRCH if there is no such process, -EPERM when
+ * not root (or setns refused), -EACCES if pid may not be inspected,
+ * -ENOENT / -ENOTDIR if it has no /dev/shm, -EBUSY if already called or
+ * if POSIX objects were already used.  On failure nothing changed.
+ */
+int ipcc_ns_hold(pid_t pid);
+
+/* The held IPC namespace (an fd for setns), or -1 without ipcc_ns_hold. */
+int ipcc_ns_ipc_fd(void);
+
+/* How the served /dev/shm's named semaphores (sem.NAME) are laid out. */
+#define IPCC_SEM_LAYOUT_OWN 0       /* ours: no container is served */
+#define IPCC_SEM_LAYOUT_GLIBC 1     /* the container's programs use glibc */
+#define IPCC_SEM_LAYOUT_MUSL 2      /* ... musl */
+#define IPCC_SEM_LAYOUT_UNKNOWN 3   /* could not tell (static, or both) */
+
+/* What was detected at ipcc_ns_hold (from the container's loader). */
+int ipcc_ns_sem_layout(void);
+
+/*
+ * 0 if the served /dev/shm's named semaphores may be driven with our C
+ * library's sem_* on a mapping; -ENOTSUP if their layout is another
+ * library's or unknown: refuse rather than corrupt a semaphore.
+ */
+int ipcc_ns_sem_ok(void);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,23 @@ void ipcc_name_slash(const char *name, char buf[IPCC_NAME_MAX + 2]);
 /* Sleeps for ms milliseconds, ignoring signals' early wake-ups. */
 void ipcc_sleep_ms(unsigned ms);
 
+/*
+ * A time that never happened (0: a segment never attached or detached, a
+ * set never operated on) shows as the object's ctime, not as 1970.  Every
+ * kind's stat goes through this one rule.
+ */
+static inline int64_t ipcc_time_or_ctime(int64_t t, int64_t ctime)
+{
+	return t != 0 ? t : ctime;
+}
+
+/* The segment's times as shown: called wherever a stat is filled. */
+static inline void ipcc_shm_stat_times(struct ipcc_shm_stat *st)
+{
+	st->atime = ipcc_time_or_ctime(st->atime, st->ctime);
+	st->dtime = ipcc_time_or_ctime(st->dtime, st->ctime);
+}
+
 /* struct ipcc_shm_stat from an IPC_STAT / SHM_STAT answer. */
 struct shmid_ds;
 void ipcc_shm_fill_stat(int shmid, const struct shmid_ds *ds,
@@ -60,5 +77,12 @@ int ipcc_ptab_octal(const char *s, unsigned *v);
  * else /dev/shm opened once), or a negative errno.  Never closed.
  */
 int ipcc_shm_dir_fd(void);
+
+/* The layout of our own C library's sem_t (IPCC_SEM_LAYOUT_*). */
+#ifdef __GLIBC__
+#define IPCC_OWN_SEM_LAYOUT IPCC_SEM_LAYOUT_GLIBC
+#else
+#define IPCC_OWN_SEM_LAYOUT IPCC_SEM_LAYOUT_UNKNOWN
+#endif
 
 #endif /* IPCC_INT_H */

@@ -25,7 +25,28 @@
 
 #define IPCC_COPY_TO_MAPPING(dst, src, len) memcpy((dst), (src), (len))
 
+/* Credentials are the process's; no thread can act as another user. */
+#define IPCC_THREAD_CREDS 0
+
+/* No IPC_INFO / SHM_INFO limits and usage calls. */
+#define IPCC_SYSV_INFO 0
+
+/* No namespaces to look into. */
+#define IPCC_NAMESPACES 0
+
 #else /* Linux */
+
+/* Credentials are each thread's own (through the raw syscalls). */
+#define IPCC_THREAD_CREDS 1
+
+/* IPC_INFO and SHM_INFO / SEM_INFO / MSG_INFO give limits and usage. */
+#define IPCC_SYSV_INFO 1
+
+/* setns, /proc/PID/ns, openat2: looking into a container. */
+#define IPCC_NAMESPACES 1
+
+/* The POSIX message queue limits, one number per file. */
+#define IPCC_MQ_SYSCTL_DIR "/proc/sys/fs/mqueue"
 
 #define IPCC_PERM_KEY(perm) ((perm).__key)
 

@@ -64,6 +64,7 @@ void ipcc_sem_fill_stat(int semid, const struct semid_ds *ds,
 	st->cgid = ds->sem_perm.cgid;
 	st->otime = ds->sem_otime;
 	st->ctime = ds->sem_ctime;
+	ipcc_sem_stat_times(st);
 }
 
 int ipcc_sem_fill_counts(int semid, struct ipcc_sem_stat *st)

@@ -4,7 +4,7 @@
 
 #include <sys/sem.h>
 
-#include "ipcc.h"
+#include "ipcc_int.h"
 
 /* The caller defines semctl's fourth argument (glibc does not). */
 union ipcc_semun {
@@ -15,6 +15,12 @@ union ipcc_semun {
 
 /* IPC_STAT, with SEM_STAT_ANY when we may not read the set: 0 or -errno. */
 int ipcc_sem_stat_raw(int semid, struct semid_ds *ds);
+/* The set's times as shown (see ipcc_time_or_ctime): wherever one is filled. */
+static inline void ipcc_sem_stat_times(struct ipcc_sem_stat *st)
+{
+	st->otime = ipcc_time_or_ctime(st->otime, st->ctime);
+}
+
 /* The IPC_STAT part of struct ipcc_sem_stat (counts zeroed). */
 void ipcc_sem_fill_stat(int semid, const struct semid_ds *ds,
                         struct ipcc_sem_stat *st);

@@ -53,6 +53,7 @@ static int row_to_stat(const char **f, struct ipcc_sem_stat *st)
 	st->cgid = (gid_t)cgid;
 	st->otime = ot;
 	st->ctime = ct;
+	ipcc_sem_stat_times(st);
 	return 0;
 }
 

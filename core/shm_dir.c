@@ -46,3 +46,10 @@ int ipcc_shm_dir_fd(void)
 	pthread_once(&dir_once, open_default);
 	return dir_fd >= 0 ? dir_fd : dir_err;
 }
+
+int ipcc_shm_dir_open(void)
+{
+	int fd = ipcc_shm_dir_fd();
+
+	return fd < 0 ? fd : 0;
+}

@@ -1,7 +1,9 @@
 /*
- * POSIX shared memory objects, by name, through shm_open.  On Linux the
- * objects are files in /dev/shm, which also gives stat and listing by
- * name; darwin has no such view.
+ * POSIX shared memory objects, by name.  On Linux the objects are files
+ * in /dev/shm, reached relative to the held directory (ipcc_shm_dir_fd:
+ * the system's /dev/shm, or a container's), never following a symlink;
+ * that also gives stat and listing by name.  darwin has no such view and
+ * goes through shm_open.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,11 +21,37 @@ struct ipcc_pshm {
 	int created;
 };
 
-/* shm_open with our standing flags; a non-regular file reads as absent. */
+#ifdef IPCC_PSHM_DIR
+/* openat in the held directory; name is checked, so it has no '/' */
+static int raw_open(const char *slashed, int oflag, mode_t mode)
+{
+	int dir = ipcc_shm_dir_fd();
+
+	if (dir < 0)
+		return dir;
+	return openat(dir, slashed + 1, oflag, mode);
+}
+
+static int raw_unlink(const char *slashed)
+{
+	int dir = ipcc_shm_dir_fd();
+
+	if (dir < 0) {
+		errno = -dir;
+		return -1;
+	}
+	return unlinkat(dir, slashed + 1, 0);
+}
+#else
+#define raw_open(slashed, oflag, mode) shm_open((slashed), (oflag), (mode))
+#define raw_unlink(slashed) shm_unlink(slashed)
+#endif
+
+/* Opens with our standing flags; a non-regular file reads as absent. */
 static int sys_open(const char *slashed, int oflag, mode_t mode)
 {
 	struct stat st;
-	int fd = shm_open(slashed, oflag | IPCC_PSHM_OFLAGS, mode);
+	int fd = raw_open(slashed, oflag | IPCC_PSHM_OFLAGS, mode);
 
 	if (fd < 0)
 		return errno == ELOOP ? -ENOENT : -errno;   /* a symlink */
@@ -92,7 +120,7 @@ int ipcc_pshm_open(const char *name, int oflag, mode_t mode, ipcc_pshm **out)
 	}
 	if (fd < 0)
 		return fd;
-	/* shm_open applies the umask; the contract is the exact mode */
+	/* creating applies the umask; the contract is the exact mode */
 	if (created && fchmod(fd, mode & 07777) < 0) {
 		err = -errno;
 		goto out_unlink;
@@ -110,7 +138,7 @@ int ipcc_pshm_open(const char *name, int oflag, mode_t mode, ipcc_pshm **out)
 	return 0;
 
 out_unlink:
-	shm_unlink(slashed);
+	raw_unlink(slashed);
 out_close:
 	close(fd);
 	return err;
@@ -240,63 +268,60 @@ int ipcc_pshm_resize_name(const char *name, uint64_t size)
 #ifdef IPCC_PSHM_DIR
 
 /*
- * By name through the directory: no open, so no read permission needed,
+ * By name in the held directory: no open, so no read permission needed,
  * and never following a symlink (the name has no '/', so we stay inside).
  */
-static int dir_path(const char *name, char path[sizeof(IPCC_PSHM_DIR) +
-                                               IPCC_NAME_MAX + 1])
+static int dir_name(const char *name, int *dir)
 {
 	int err = ipcc_name_check(name, 0);
 
 	if (err)
 		return err;
-	memcpy(path, IPCC_PSHM_DIR, sizeof(IPCC_PSHM_DIR) - 1);
-	ipcc_name_slash(name, path + sizeof(IPCC_PSHM_DIR) - 1);
-	return 0;
+	*dir = ipcc_shm_dir_fd();
+	return *dir < 0 ? *dir : 0;
 }
-
-#define DIR_PATH_MAX (sizeof(IPCC_PSHM_DIR) + IPCC_NAME_MAX + 1)
 
 int ipcc_pshm_stat(const char *name, struct stat *st)
 {
-	char path[DIR_PATH_MAX];
-	int err = dir_path(name, path);
+	int dir, err = dir_name(name, &dir);
 
 	if (err)
 		return err;
-	if (fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstatat(dir, ipcc_name_bare(name), st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	return S_ISREG(st->st_mode) ? 0 : -ENOENT;
 }
 
 int ipcc_pshm_set(const char *name, mode_t mode, uid_t uid, gid_t gid)
 {
-	char path[DIR_PATH_MAX];
 	struct stat st;
-	int err = ipcc_pshm_stat(name, &st);
+	int dir = -1, err = ipcc_pshm_stat(name, &st);
 
+	if (!err)
+		err = dir_name(name, &dir);
 	if (err)
 		return err;
-	dir_path(name, path);
 	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
-	    fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+	    fchownat(dir, ipcc_name_bare(name), uid, gid,
+	             AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	if (mode != (mode_t)-1 &&
-	    fchmodat(AT_FDCWD, path, mode & 07777, AT_SYMLINK_NOFOLLOW) < 0)
+	    fchmodat(dir, ipcc_name_bare(name), mode & 07777,
+	             AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	return 0;
 }
 
 int ipcc_pshm_unlink(const char *name)
 {
-	char slashed[IPCC_NAME_MAX + 2];
 	struct stat st;
-	int err = ipcc_pshm_stat(name, &st);
+	int dir = -1, err = ipcc_pshm_stat(name, &st);
 
+	if (!err)
+		err = dir_name(name, &dir);
 	if (err)
 		return err;
-	ipcc_name_slash(name, slashed);
-	return shm_unlink(slashed) < 0 ? -errno : 0;
+	return unlinkat(dir, ipcc_name_bare(name), 0) < 0 ? -errno : 0;
 }
 
 struct ipcc_pshm_iter {
@@ -305,14 +330,27 @@ struct ipcc_pshm_iter {
 
 int ipcc_pshm_iter_new(ipcc_pshm_iter **out)
 {
-	struct ipcc_pshm_iter *it = calloc(1, sizeof(*it));
-	int err;
+	struct ipcc_pshm_iter *it;
+	int dir = ipcc_shm_dir_fd(), fd, err;
 
-	if (!it)
+	if (dir < 0)
+		return dir;
+	/*
+	 * A fresh open of the directory, not a dup of the held fd: a dup
+	 * would share the read position with every other listing.
+	 */
+	fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	it = calloc(1, sizeof(*it));
+	if (!it) {
+		close(fd);
 		return -ENOMEM;
-	it->dir = opendir(IPCC_PSHM_DIR);
+	}
+	it->dir = fdopendir(fd);
 	if (!it->dir) {
 		err = -errno;
+		close(fd);
 		free(it);
 		return err;
 	}

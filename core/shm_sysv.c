@@ -84,6 +84,7 @@ void ipcc_shm_fill_stat(int shmid, const struct shmid_ds *ds,
 	st->atime = ds->shm_atime;
 	st->dtime = ds->shm_dtime;
 	st->ctime = ds->shm_ctime;
+	ipcc_shm_stat_times(st);
 #ifdef SHM_DEST
 	st->removed = (ds->shm_perm.mode & SHM_DEST) != 0;
 #endif

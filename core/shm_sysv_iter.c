@@ -63,6 +63,7 @@ static int row_to_stat(const char **f, struct ipcc_shm_stat *st)
 	st->atime = at;
 	st->dtime = dt;
 	st->ctime = ct;
+	ipcc_shm_stat_times(st);
 	st->removed = (perms & PROC_SHM_DEST) != 0;
 	if (st->removed)
 		st->key = IPC_PRIVATE;

@@ -191,11 +191,13 @@ void fs_dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
 	struct fs_dirbuf *d = (struct fs_dirbuf *)(uintptr_t)fi->fh;
+	/* once replied, a RELEASEDIR on another thread may free d */
+	struct fs_state *s = d->s;
 	char *buf;
 	size_t used = 0;
 
 	(void)ino;
-	buf = fs_buf_get(d->s, size);
+	buf = fs_buf_get(s, size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -214,7 +216,7 @@ void fs_dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		used += need;
 	}
 	fuse_reply_buf(req, buf, used);
-	fs_buf_put(d->s, buf);
+	fs_buf_put(s, buf);
 }
 
 void fs_dir_releasedir(fuse_req_t req, fuse_ino_t ino,
@@ -225,8 +227,14 @@ void fs_dir_releasedir(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
+/*
+ * df: SysV shared memory pages in use against SHMALL (capped to RAM), and
+ * SysV objects in use against their limits, read fresh every time.  Where
+ * the system cannot tell (no IPC_INFO), zeros as before.
+ */
 void fs_dir_statfs(fuse_req_t req, fuse_ino_t ino)
 {
+	struct ipcc_statfs u;
 	struct statvfs sv;
 
 	(void)ino;
@@ -234,5 +242,15 @@ void fs_dir_statfs(fuse_req_t req, fuse_ino_t ino)
 	sv.f_bsize = 4096;
 	sv.f_frsize = 4096;
 	sv.f_namemax = 255;
+	if (ipcc_limits_statfs(&u) == 0) {
+		sv.f_bsize = (unsigned long)u.page_size;
+		sv.f_frsize = (unsigned long)u.page_size;
+		sv.f_blocks = (fsblkcnt_t)u.blocks;
+		sv.f_bfree = (fsblkcnt_t)u.blocks_free;
+		sv.f_bavail = (fsblkcnt_t)u.blocks_free;
+		sv.f_files = (fsfilcnt_t)u.files;
+		sv.f_ffree = (fsfilcnt_t)u.files_free;
+		sv.f_favail = (fsfilcnt_t)u.files_free;
+	}
 	fuse_reply_statfs(req, &sv);
 }

@@ -60,6 +60,7 @@ struct fs_config {
 	unsigned max_read;      /* -o max_read, 0 if not given */
 	unsigned waiters_max;           /* blocked operations in total */
 	unsigned waiters_user_max;      /* ... and per user */
+	pid_t pid;              /* -o pid: whose namespaces are served, or 0 */
 	int debug;                      /* -d */
 };
 
@@ -203,6 +204,7 @@ int fs_open_writable(int flags);
  */
 struct fs_cred_saved {
 	int switched;
+	struct ipcc_cred_saved core;
 };
 int fs_as_caller(fuse_req_t req, struct fs_cred_saved *saved);
 /* The same for given ids (e.g. an object's creator). */
@@ -309,5 +311,14 @@ int fs_xattr_add_key(struct fs_xattrs *x, key_t key);
 void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
                  size_t size);
 void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+
+/*
+ * limits.c: a kind's system limits and usage as its folder's user.ipc.*
+ * attributes (dir_xattrs hooks), with lsipc's names, read fresh.
+ */
+int fs_dir_xattrs_shm(struct fs_xattrs *x);     /* sysv/ */
+int fs_dir_xattrs_sem(struct fs_xattrs *x);     /* sysv-sem/, sem/ */
+int fs_dir_xattrs_msg(struct fs_xattrs *x);     /* sysv-msg/ */
+int fs_dir_xattrs_mq(struct fs_xattrs *x);      /* posix-mq/ */
 
 #endif /* FS_H */

@@ -516,5 +516,6 @@ const struct fs_kind fs_kind_sem = {
 	.write = sem_write,
 	.release = sem_release,
 	.xattrs = sem_xattrs,
+	.dir_xattrs = fs_dir_xattrs_sem,
 	.node_free = node_free,
 };

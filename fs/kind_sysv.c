@@ -686,6 +686,7 @@ const struct fs_kind fs_kind_sysv = {
 	.write = sysv_write,
 	.release = sysv_release,
 	.xattrs = sysv_xattrs,
+	.dir_xattrs = fs_dir_xattrs_shm,
 	.init = sysv_init,
 	.destroy = sysv_destroy,
 };

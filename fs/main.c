@@ -26,13 +26,18 @@
 
 enum {
 	KEY_SYSV_SIZE,
+	KEY_PID,
+	KEY_MAX_WAITERS,
+	KEY_MAX_WAITERS_USER,
 };
+
+/* -o pid=PID: whose namespaces to serve (0: our own). */
 
 static const struct fuse_opt own_opts[] = {
 	FUSE_OPT_KEY("sysv_size=", KEY_SYSV_SIZE),
-	{ "max_waiters=%u", offsetof(struct fs_config, waiters_max), 0 },
-	{ "max_waiters_per_user=%u",
-	  offsetof(struct fs_config, waiters_user_max), 0 },
+	FUSE_OPT_KEY("pid=", KEY_PID),
+	FUSE_OPT_KEY("max_waiters=", KEY_MAX_WAITERS),
+	FUSE_OPT_KEY("max_waiters_per_user=", KEY_MAX_WAITERS_USER),
 	/* the kernel's mount option, which libfuse also wants from init */
 	{ "max_read=%u", offsetof(struct fs_config, max_read), 0 },
 	FUSE_OPT_KEY("max_read=", FUSE_OPT_KEY_KEEP),
@@ -62,6 +67,80 @@ static const struct fuse_opt own_opts[] = {
 	FUSE_OPT_END
 };
 
+/* Decimal digits only, within unsigned: 0 or -EINVAL (sscanf's %u takes
+ * "-1" and "1x"). */
+static int parse_count(const char *s, unsigned *v)
+{
+	unsigned long n = 0;
+
+	if (*s == '\0')
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		n = n * 10 + (unsigned long)(*s - '0');
+		if (n > UINT_MAX)
+			return -EINVAL;
+	}
+	*v = (unsigned)n;
+	return 0;
+}
+
+/* Decimal digits only, > 0, within pid_t: 0 or -EINVAL. */
+static int parse_pid(const char *s, pid_t *pid)
+{
+	long v = 0;
+
+	if (*s == '\0' || *s == '0')
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = v * 10 + (*s - '0');
+		if (v > INT_MAX)
+			return -EINVAL;
+	}
+	*pid = (pid_t)v;
+	return 0;
+}
+
+/*
+ * Takes hold of process pid's IPC namespace and /dev/shm for good (see
+ * ipcc_ns_hold), before any thread exists: threads inherit the namespace
+ * of the thread that starts them.  One line on stderr if refused.
+ */
+static int hold_namespaces(pid_t pid)
+{
+	int err = ipcc_ns_hold(pid);
+	const char *why;
+
+	switch (err) {
+	case 0:
+		return 0;
+	case -ESRCH:
+		why = "no such process";
+		break;
+	case -EPERM:
+		why = geteuid() != 0 ? "only root may serve another process's "
+		                       "namespaces" : "not permitted";
+		break;
+	case -EACCES:
+		why = "not permitted to inspect that process";
+		break;
+	case -ENOENT:
+	case -ENOTDIR:
+	case -ELOOP:
+		why = "the process has no /dev/shm directory (inside its root)";
+		break;
+	default:
+		why = strerror(-err);
+		break;
+	}
+	fprintf(stderr, "ipcfs: cannot serve the IPC of pid %d: %s\n",
+	        (int)pid, why);
+	return err;
+}
+
 static int opt_proc(void *data, const char *arg, int key,
                     struct fuse_args *outargs)
 {
@@ -80,6 +159,26 @@ static int opt_proc(void *data, const char *arg, int key,
 			return -1;
 		}
 		conf->sysv_size = size;
+		return 0;
+	case KEY_MAX_WAITERS:
+	case KEY_MAX_WAITERS_USER:
+		value = strchr(arg, '=') + 1;
+		if (parse_count(value, key == KEY_MAX_WAITERS ?
+		                &conf->waiters_max :
+		                &conf->waiters_user_max) != 0) {
+			fprintf(stderr, "ipcfs: bad %.*s `%s': want a number "
+			        "of operations\n", (int)(value - 1 - arg), arg,
+			        value);
+			return -1;
+		}
+		return 0;
+	case KEY_PID:
+		value = arg + strlen("pid=");
+		if (parse_pid(value, &conf->pid) != 0) {
+			fprintf(stderr, "ipcfs: bad pid `%s': want a process "
+			        "id (a number > 0)\n", value);
+			return -1;
+		}
 		return 0;
 	case FUSE_OPT_KEY_OPT:
 		/* x-systemd.*, x-gvfs-*, ...: for other programs */
@@ -119,6 +218,10 @@ static void show_help(const char *prog)
 	       "without a size\n"
 	       "                           (default: the page size; K, M, "
 	       "G, T suffixes)\n"
+	       "    -o pid=PID             serve the IPC objects of process "
+	       "PID's namespaces\n"
+	       "                           (its IPC namespace, its /dev/shm): "
+	       "a container\n"
 	       "    -o max_waiters=N       blocked operations (waits, "
 	       "receives) at once,\n"
 	       "                           in total (default %u)\n"
@@ -183,6 +286,8 @@ static int state_init(struct fs_state *s)
 	int err;
 
 	fs_opens_init(&s->opens);
+	/* held from the start; if it cannot be, posix/ says why at each use */
+	ipcc_shm_dir_open();
 	err = fs_nodes_new(&s->nodes);
 	if (!err)
 		err = fs_sem_names_new(&s->sem_names);
@@ -251,6 +356,10 @@ int main(int argc, char *argv[])
 		        argv[0]);
 		goto out_opts;
 	}
+
+	/* before any thread starts, and before anything opens /dev/shm */
+	if (state.conf.pid > 0 && hold_namespaces(state.conf.pid) != 0)
+		goto out_opts;
 
 	/* the kernel applied the caller's umask already: modes are exact */
 	umask(0);

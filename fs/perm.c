@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -99,11 +98,6 @@ int fs_setattr_owner(fuse_req_t req, const struct stat *attr, int to_set,
 	return 1;
 }
 
-/*
- * The raw system calls act on the calling thread alone; glibc's wrappers
- * would switch every thread of the daemon.  Groups and gid go first,
- * while the thread still has CAP_SETGID; the uid last, and back first.
- */
 int fs_as(uid_t uid, gid_t gid, size_t ngroups, const gid_t *groups,
           struct fs_cred_saved *saved)
 {
@@ -113,23 +107,11 @@ int fs_as(uid_t uid, gid_t gid, size_t ngroups, const gid_t *groups,
 	/* a daemon that is not root creates as itself: it cannot switch */
 	if (geteuid() != 0 || (uid == 0 && gid == 0))
 		return 0;
-	if (syscall(SYS_setgroups, ngroups, groups) != 0)
-		return -errno;
-	if (syscall(SYS_setresgid, (gid_t)-1, gid, (gid_t)-1) != 0)
-		goto undo_groups;
-	if (syscall(SYS_setresuid, (uid_t)-1, uid, (uid_t)-1) != 0)
-		goto undo_gid;
-	saved->switched = 1;
-	return 0;
-
-undo_gid:
-	err = -errno;
-	syscall(SYS_setresgid, (gid_t)-1, (gid_t)0, (gid_t)-1);
-	syscall(SYS_setgroups, (size_t)0, NULL);
-	return err;
-undo_groups:
-	err = -errno;
-	syscall(SYS_setgroups, (size_t)0, NULL);
+	if (ngroups > GROUPS_MAX)
+		return -E2BIG;
+	/* core switches the calling thread alone, never the whole daemon */
+	err = ipcc_cred_enter(uid, gid, (int)ngroups, groups, &saved->core);
+	saved->switched = !err;
 	return err;
 }
 
@@ -149,15 +131,10 @@ int fs_as_caller(fuse_req_t req, struct fs_cred_saved *saved)
 
 void fs_as_daemon(struct fs_cred_saved *saved)
 {
-	long r;
-
 	if (!saved->switched)
 		return;
-	r = syscall(SYS_setresuid, (uid_t)-1, (uid_t)0, (uid_t)-1);
-	r |= syscall(SYS_setresgid, (gid_t)-1, (gid_t)0, (gid_t)-1);
-	r |= syscall(SYS_setgroups, (size_t)0, NULL);
 	/* a worker left as another user would serve everyone as them */
-	if (r != 0)
+	if (ipcc_cred_leave(&saved->core) != 0)
 		abort();
 	saved->switched = 0;
 }

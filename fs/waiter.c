@@ -12,8 +12,8 @@
  *
  * Bounds: each blocked job holds a thread, so one user could otherwise
  * take every PID of the machine through an allow_other mount.  Jobs are
- * counted in total and per user; past either bound a job is refused
- * (EBUSY) before it takes anything.
+ * counted in total and per user (root: in total only); past a bound a
+ * job is refused (EBUSY) before it takes anything.
  *
  * The threads are pooled: starting one costs about as much as a FUSE
  * round trip, and a ping-pong between two processes waits twice per
@@ -141,10 +141,11 @@ static int count_in(struct fs_waiters *p, struct waiter *w, uid_t uid)
 	for (u = p->users; u; u = u->next)
 		if (u->uid == uid)
 			break;
-	if (p->count >= p->max || (u && u->count >= p->user_max))
+	/* root, who could stop the daemon anyway, has the total bound only */
+	if (p->count >= p->max || (uid != 0 && u && u->count >= p->user_max))
 		return -EBUSY;
 	if (!u) {
-		if (p->user_max == 0)
+		if (uid != 0 && p->user_max == 0)
 			return -EBUSY;
 		u = calloc(1, sizeof(*u));
 		if (!u)

@@ -288,6 +288,19 @@ def ns_mount_factory():
 
 
 @pytest.fixture
+def scratch_dir():
+    """An empty mount point for a daemon expected to exit by itself;
+    unmounted if it did not."""
+    check_environment()
+    d = tempfile.mkdtemp(prefix='ipcfs-cli-', dir='/tmp')
+    os.chmod(d, 0o755)
+    yield d
+    if is_mounted(d):
+        subprocess.run(['fusermount3', '-uz', d], stderr=subprocess.DEVNULL)
+    os.rmdir(d)
+
+
+@pytest.fixture
 def mnt(mount_factory):
     """A fresh ipcfs mount with default options."""
     return mount_factory()
@@ -674,3 +687,73 @@ def nocap_mount_factory():
         problems += m.unmount()
     if problems:
         pytest.fail('\n'.join(problems), pytrace=False)
+
+
+# ------------------------------------------------------------------
+# Containers: IPC and mount namespaces of their own (issue 15)
+# ------------------------------------------------------------------
+
+class Container:
+    """A process in an IPC and a mount namespace of its own, with a tmpfs
+    of its own on /dev/shm (`unshare --ipc --mount --fork`): a container
+    as ipcfs -o pid= sees one.  Whatever is made inside dies with it."""
+
+    SETUP = ('mount -t tmpfs -o mode=1777,size=64m ipcfs-test /dev/shm '
+             '&& echo $$ && exec sleep 100000')
+
+    def __init__(self, procs):
+        self.procs = procs
+        self.first = procs.spawn(['unshare', '--ipc', '--mount', '--fork',
+                                  '--propagation', 'private', 'sh', '-c',
+                                  self.SETUP])
+        line = self.first.stdout.readline().strip()
+        if not line.isdigit():
+            err = self.first.stderr.read().decode(errors='replace') \
+                if self.first.poll() is not None else ''
+            raise AssertionError('container did not start: %r %s'
+                                 % (line, err))
+        self.pid = int(line)
+        self.holders = []
+
+    def enter(self, cmd, pid=None, uid=None, gid=None):
+        """cmd prefixed to run inside (as uid/gid if given)."""
+        cmd = list(cmd)
+        if uid is not None:
+            cmd = util.as_user(cmd, uid, util.NOGROUP if gid is None else gid)
+        return ['nsenter', '-t', str(pid or self.pid), '--ipc', '--mount',
+                '--'] + cmd
+
+    def run(self, cmd, rc=0, pid=None, **kw):
+        return util.run(self.enter(cmd, pid), rc=rc, **kw)
+
+    def sh(self, script, rc=0, pid=None, **kw):
+        return self.run(['sh', '-c', script], rc=rc, pid=pid, **kw)
+
+    def py(self, code, rc=0, pid=None, **kw):
+        import textwrap
+        return self.run([util.PYTHON, '-c', textwrap.dedent(code)], rc=rc,
+                        pid=pid, **kw)
+
+    def hold(self):
+        """A second process in the same namespaces; returns its pid."""
+        p = self.procs.spawn(self.enter(['sh', '-c',
+                                         'echo $$ && exec sleep 100000']))
+        pid = int(p.stdout.readline().strip())
+        self.holders.append(p)
+        return pid
+
+    def stop_first(self):
+        """Ends the namespaces' first process (holders keep them)."""
+        util.kill_tree(self.first)
+        self.first.wait(timeout=util.PROMPT)
+        util.wait_until(lambda: not os.path.exists('/proc/%d' % self.pid),
+                        what='the container\'s first process gone')
+
+
+@pytest.fixture
+def container(procs):
+    """container() -> a started Container; every one ends with the test
+    (its processes are the test's: procs kills them)."""
+    if subprocess.run(['unshare', '--ipc', '--mount', 'true']).returncode:
+        pytest.skip('unshare --ipc --mount is not available')
+    return lambda: Container(procs)

@@ -4,23 +4,11 @@ import os
 import re
 import signal
 import subprocess
-import tempfile
 
 import pytest
 
 import util
 from conftest import DAEMON, check_environment, is_mounted
-
-
-@pytest.fixture
-def scratch_dir():
-    check_environment()
-    d = tempfile.mkdtemp(prefix='ipcfs-cli-', dir='/tmp')
-    os.chmod(d, 0o755)
-    yield d
-    if is_mounted(d):
-        subprocess.run(['fusermount3', '-uz', d], stderr=subprocess.DEVNULL)
-    os.rmdir(d)
 
 
 def run_daemon(args, timeout=20):

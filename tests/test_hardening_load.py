@@ -26,6 +26,8 @@ import util
 from test_hardening_lib import (LONG, DaemonStats, extend_watchdog, record,
                                 start_waiters, wait_back_to_baseline,
                                 wait_for_ncnt)
+from test_cli import assert_one_error_line, run_daemon
+from conftest import is_mounted
 
 STRESS_SECONDS = 60 if LONG else 10
 WAITERS = 1000 if LONG else 300
@@ -179,3 +181,153 @@ def test_many_waiters_released_by_posts(mnt, ipc, procs):
     record('load operations', 2 * n)
     print('waiters: %d released by %d posts; daemon %r, busy %r, after %r'
           % (n, n, base, busy, after))
+
+
+# ------------------------------------------------------------------
+# Bounded waiters (issue 10): -o max_waiters=N, -o max_waiters_per_user=N
+# ------------------------------------------------------------------
+
+WAIT_ONE = '''
+import errno, os, sys
+try:
+    fd = os.open(%r, os.O_WRONLY)
+    os.write(fd, b'%s\\n')
+    os.close(fd)
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e.errno))
+    sys.exit(1)
+print('OK')
+'''
+
+
+def waiter(procs, path, uid, cmd='wait'):
+    return procs.spawn([util.PYTHON, '-c', WAIT_ONE % (path, cmd)], uid=uid)
+
+
+def result_of(p, timeout=util.PROMPT):
+    out, _ = p.communicate(timeout=timeout)
+    return out.decode().strip().splitlines()[-1]
+
+
+def refused_at_once(path, uid, cmd='wait'):
+    """What a wait beyond the bound gives, and that it came at once."""
+    t0 = time.monotonic()
+    res = util.run([util.PYTHON, '-c', WAIT_ONE % (path, cmd)], uid=uid,
+                   rc=None, timeout=util.PROMPT)
+    return res.text.strip().splitlines()[-1], time.monotonic() - t0
+
+
+def test_waiters_per_user_bound(mount_factory, ipc, procs):
+    limit = 3
+    m = mount_factory(opts=['max_waiters=1000',
+                            'max_waiters_per_user=%d' % limit])
+    name = ipc.name('bound')
+    s = ipc.sem(value=0, name=name, mode=0o666)
+    p = os.path.join(m.sem, name)
+    # every folder once first: what is opened once and kept (the /dev/shm
+    # directory) belongs to the baseline
+    util.run(['ls', '-l', m.sem, m.sysv, m.posix])
+    util.run(['cat', p])
+    base = DaemonStats(m.pid)
+
+    mine = [waiter(procs, p, util.NOBODY) for _ in range(limit)]
+    wait_for_ncnt(s.key, limit)
+    # at the limit: this user's next wait fails at once, takes nothing
+    got, took = refused_at_once(p, util.NOBODY)
+    assert got == 'EBUSY' and took < util.PROMPT, (got, took)
+    got, _ = refused_at_once(p, util.NOBODY, 'wait 2')
+    assert got == 'EBUSY'
+    # a shell sees the same, and trywait still says EAGAIN (told apart)
+    res = util.run(['bash', '-c', 'echo wait > "$0"', p], uid=util.NOBODY,
+                   rc='nonzero', timeout=util.PROMPT)
+    assert 'Device or resource busy' in res.err, res
+    assert refused_at_once(p, util.NOBODY, 'trywait')[0] == 'EAGAIN'
+    assert s.value == 0 and util.sem_ncnt(s.key) == limit
+    # another user's wait still blocks, and a post releases it
+    other = waiter(procs, p, 4242)
+    wait_for_ncnt(s.key, limit + 1)
+    # the mount keeps answering
+    t0 = time.monotonic()
+    assert name in util.run(['ls', m.sem], timeout=util.PROMPT).text.split()
+    assert util.read_file(p) == b'0\n'
+    util.run(['ls', '-l', m.sysv, m.posix], timeout=util.PROMPT)
+    assert time.monotonic() - t0 < util.PROMPT
+    busy = DaemonStats(m.pid)
+    assert busy.threads <= base.threads + limit + 1 + 20, (base, busy)
+    # posts release exactly the blocked ones: the refused waits took no
+    # place in the queue
+    util.sh('echo "post %d" > %s' % (limit + 1, p), timeout=util.PROMPT)
+    assert [result_of(w) for w in mine + [other]] == ['OK'] * (limit + 1)
+    assert s.value == 0 and util.sem_ncnt(s.key) == 0
+    # below the limit again: waits block as before
+    again = waiter(procs, p, util.NOBODY)
+    wait_for_ncnt(s.key, 1)
+    util.sh('echo post > %s' % p, timeout=util.PROMPT)
+    assert result_of(again) == 'OK'
+    wait_back_to_baseline(m.pid, base, timeout=20)
+
+
+def test_waiters_total_bound(mount_factory, ipc, procs):
+    limit = 4
+    m = mount_factory(opts=['max_waiters=%d' % limit,
+                            'max_waiters_per_user=100'])
+    name = ipc.name('bound')
+    s = ipc.sem(value=0, name=name, mode=0o666)
+    p = os.path.join(m.sem, name)
+    util.run(['ls', '-l', m.sem, m.sysv, m.posix])
+    base = DaemonStats(m.pid)
+    blocked = [waiter(procs, p, uid) for uid in (util.NOBODY, util.NOBODY,
+                                                 4242, 4343)]
+    wait_for_ncnt(s.key, limit)
+    for uid in (util.NOBODY, 4444, 0):
+        got, took = refused_at_once(p, uid)
+        assert got == 'EBUSY' and took < util.PROMPT, (uid, got, took)
+    assert s.value == 0 and util.sem_ncnt(s.key) == limit
+    assert util.read_file(p) == b'0\n'
+    # a post still works at the bound, and frees a place
+    util.sh('echo post > %s' % p, timeout=util.PROMPT)
+    util.wait_until(lambda: util.sem_ncnt(s.key) == limit - 1,
+                    what='one waiter released')
+    late = waiter(procs, p, 4444)
+    wait_for_ncnt(s.key, limit)
+    util.sh('echo "post %d" > %s' % (limit, p), timeout=util.PROMPT)
+    results = [result_of(w) for w in blocked + [late]]
+    assert results == ['OK'] * (limit + 1), results
+    assert s.value == 0
+    wait_back_to_baseline(m.pid, base, timeout=20)
+
+
+def test_waiter_bound_killed_waiters_free_their_places(mount_factory, ipc,
+                                                       procs):
+    """Waiters killed at the bound give their places back: the same user
+    may wait again, and nothing was taken."""
+    limit = 2
+    m = mount_factory(opts=['max_waiters_per_user=%d' % limit])
+    name = ipc.name('bound')
+    s = ipc.sem(value=0, name=name, mode=0o666)
+    p = os.path.join(m.sem, name)
+    util.run(['ls', '-l', m.sem, m.sysv, m.posix])
+    base = DaemonStats(m.pid)
+    ws = [waiter(procs, p, util.NOBODY) for _ in range(limit)]
+    wait_for_ncnt(s.key, limit)
+    assert refused_at_once(p, util.NOBODY)[0] == 'EBUSY'
+    for w in ws:
+        util.kill_tree(w)
+        w.wait(timeout=util.PROMPT)
+    util.wait_until(lambda: util.sem_ncnt(s.key) == 0, what='waits cancelled')
+    again = [waiter(procs, p, util.NOBODY) for _ in range(limit)]
+    wait_for_ncnt(s.key, limit)
+    util.sh('echo "post %d" > %s' % (limit, p), timeout=util.PROMPT)
+    assert [result_of(w) for w in again] == ['OK'] * limit
+    assert s.value == 0
+    wait_back_to_baseline(m.pid, base, timeout=20)
+
+
+@pytest.mark.parametrize('opt', ['max_waiters=abc', 'max_waiters=-1',
+                                 'max_waiters_per_user=',
+                                 'max_waiters_per_user=1x'])
+def test_waiter_bound_bad_option(scratch_dir, opt):
+    res = run_daemon(['-f', '-o', opt, scratch_dir])
+    assert_one_error_line(res)
+    assert 'max_waiters' in res.err, res
+    assert not is_mounted(scratch_dir)

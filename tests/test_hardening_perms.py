@@ -11,9 +11,12 @@ owner the mount may be stricter (a file shows one owner, so the kernel's
 checks treat the creator as "other", and the sticky directory and
 chown(2) rules apply before ipcfs sees the call), never more permissive.
 
-SysV segments have no write-only attach: writing needs what a writable
-shmat() needs, read AND write permission, so the native answer for a
-write-only open is shmat() without SHM_RDONLY.
+Writing a SysV segment through the mount (write, truncate, O_TRUNC,
+through sysv/ and sysv/id/ alike) is compared with what the kernel lets
+the same user write: shmat() without SHM_RDONLY, which needs read AND
+write permission (the owner's or creator's bits, then the group's or
+creator group's, then the others').  Modes 0602, 0620 and 0606 are where
+a rule that only looks at the w bit would allow more than the kernel.
 """
 
 import json
@@ -28,6 +31,7 @@ from test_hardening_lib import CREATOR, GROUP, OWNER, record
 
 MODES = [0o000, 0o400, 0o200, 0o600, 0o040, 0o020, 0o060, 0o004, 0o002,
          0o006, 0o640, 0o604, 0o666, 0o066, 0o460, 0o406,
+         # write bit without read in the caller's class, read elsewhere
          0o602, 0o620, 0o606]
 
 # The group the creator runs in: the objects' cgid.
@@ -44,7 +48,18 @@ CALLERS = {
     'creator-group': (util.NOBODY, CREATOR_GID, 'creator'),
 }
 
-OPS = ('read', 'write', 'rdwr', 'xattr', 'chmod', 'chown', 'rm')
+OPS = ('read', 'write', 'trunc', 'otrunc', 'write-id', 'trunc-id',
+       'otrunc-id', 'rdwr', 'xattr', 'chmod', 'chown', 'rm')
+# Which operations apply to which kind (sysv/id/ is SysV's alone; what a
+# truncate of a semaphore file means is not a permission question).
+KIND_OPS = {
+    'sysv': OPS,
+    'posix': tuple(op for op in OPS if not op.endswith('-id')),
+    'sem': tuple(op for op in OPS if 'trunc' not in op and
+                 not op.endswith('-id')),
+}
+WRITE_OPS = ('write', 'trunc', 'otrunc', 'write-id', 'trunc-id',
+             'otrunc-id', 'rdwr')
 # Operations after which the twin may have changed hands or gone: last.
 ADMIN_OPS = ('chmod', 'chown', 'rm')
 
@@ -61,6 +76,7 @@ libc.semctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int,
                         ctypes.c_void_p]
 libc.semop.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
 IPC_RMID, IPC_SET, IPC_STAT, GETVAL = 0, 1, 2, 12
+WRITE_OPS = @WRITE_OPS@
 SHM_RDONLY, IPC_NOWAIT = 0o10000, 0o4000
 FAILED = ctypes.c_void_p(-1).value
 
@@ -111,8 +127,9 @@ def native(c, op, me):
     k, o = c['kind'], c['native']
     if k == 'posix':
         return mount_like(o, op, me, b'x', 'user.ipc.key', c)
-    if op == 'write' and k == 'sysv':
-        # writing needs a writable attach: shmat() checks read AND write
+    if k == 'sysv' and op in WRITE_OPS:
+        # what the kernel lets this user write: a writable attach, which
+        # needs read and write (creator as owner, creator's group too)
         return shmat(o, 0)
     if op == 'rdwr' and k == 'sem':
         native(c, 'read', me)
@@ -121,8 +138,6 @@ def native(c, op, me):
         i = o
         if op == 'read':
             return shmat(i, SHM_RDONLY)
-        if op == 'rdwr':
-            return shmat(i, 0)
         if op == 'xattr':
             return check(libc.shmctl(i, IPC_STAT, ctypes.create_string_buffer(256)))
         if op == 'chmod':
@@ -149,10 +164,16 @@ def native(c, op, me):
 
 
 def mount_like(path, op, me, data, xattr, c):
+    if op.endswith('-id'):
+        path, op = c['mount_id'], op[:-3]
     if op == 'read':
         return open_io(path, os.O_RDONLY)
     if op == 'write':
         return open_io(path, os.O_WRONLY, data)
+    if op == 'trunc':
+        return os.truncate(path, 0)
+    if op == 'otrunc':
+        return os.close(os.open(path, os.O_WRONLY | os.O_TRUNC))
     if op == 'rdwr':
         return os.close(os.open(path, os.O_RDWR))
     if op == 'xattr':
@@ -200,7 +221,8 @@ print(json.dumps(out))
 
 def run_as(caller, cases):
     uid, gid, _ = CALLERS[caller]
-    res = util.run([util.PYTHON, '-c', CALLER], uid=uid, gid=gid,
+    res = util.run([util.PYTHON, '-c', CALLER.replace('@WRITE_OPS@', repr(WRITE_OPS))], uid=uid,
+                   gid=gid,
                    input=json.dumps(cases).encode(), timeout=120)
     return json.loads(res.text)
 
@@ -272,12 +294,14 @@ def build_cases(ipc, mnt, kind, caller):
     creator = CALLERS[caller][2]
     for mode in MODES:
         native, _ = MAKERS[kind](ipc, mnt, mode, creator)
-        _, mounted = MAKERS[kind](ipc, mnt, mode, creator)
+        mid, mounted = MAKERS[kind](ipc, mnt, mode, creator)
         cases.append({'kind': kind, 'mode': mode, 'uid': OWNER,
                       'gid': GROUP, 'native': native, 'mount': mounted,
+                      'mount_id': (os.path.join(mnt.ids, str(mid))
+                                   if kind == 'sysv' else None),
                       'cuid': CREATOR if creator == 'creator' else 0,
                       'cgid': CREATOR_GID if creator == 'creator' else 0,
-                      'ops': list(OPS)})
+                      'ops': list(KIND_OPS[kind])})
     return cases
 
 
@@ -295,9 +319,10 @@ def test_permission_matrix_matches_kernel(mnt, ipc, kind, caller):
     results = run_as(caller, cases)
     assert len(results) == len(cases)
     wrong = []
-    seen = {op: set() for op in OPS}
+    ops = KIND_OPS[kind]
+    seen = {op: set() for op in ops}
     for c, r in zip(cases, results):
-        for op in OPS:
+        for op in ops:
             nat, got = r['native'][op], r['mount'][op]
             seen[op].add(got)
             if got == nat:
@@ -309,10 +334,12 @@ def test_permission_matrix_matches_kernel(mnt, ipc, kind, caller):
                 continue
             wrong.append('mode %04o %s: mount %s, kernel %s'
                          % (c['mode'], op, got, nat))
-    record('permission cases', len(cases) * len(OPS))
+    record('permission cases', len(cases) * len(ops))
     assert not wrong, '%s as %s:\n  %s' % (kind, caller, '\n  '.join(wrong))
     # The matrix must exercise both answers where the modes allow both.
-    for op in ('read', 'write', 'rdwr', 'xattr'):
+    for op in ops:
+        if op in ADMIN_OPS:
+            continue
         assert 'OK' in seen[op] and 'EACCES' in seen[op], (op, seen[op])
     if caller == 'owner':
         for op in ADMIN_OPS:

@@ -386,6 +386,32 @@ def test_mount_t_fuse_ipcfs_allow_other(mh_install, mh_sbin, mh_mnt):
     mh_umount_and_check(mh_mnt)
 
 
+def test_mount_and_fstab_pid_option(mh_install, mh_sbin, mh_mnt, mh_tmp,
+                                    mh_fstab, container):
+    """-o pid=PID through mount(8) and an fstab line: the view is of the
+    container's IPC (see test_container.py for the view itself)."""
+    c = container()
+    name = f"ipcfs-mh-{secrets.token_hex(6)}"
+    c.sh(f"printf inside > /dev/shm/{name}")
+    shmid = c.run(["ipcmk", "-M", "4096"]).text.split(":")[-1].strip()
+    mh_ok(["mount", "-t", "fuse.ipcfs", "ipcfs", mh_mnt, "-o",
+           f"allow_other,pid={c.pid}"], env=mh_install.env)
+    mh_check_mounted(mh_mnt, mh_install.daemon)
+    assert os.listdir(mh_mnt / "posix") == [name]
+    assert os.listdir(mh_mnt / "sysv" / "id") == [shmid]
+    assert (mh_mnt / "posix" / name).read_bytes() == b"inside"
+    mh_umount_and_check(mh_mnt)
+
+    mnt = mh_tmp / "fstab"
+    mnt.mkdir()
+    mh_fstab(f"ipcfs {mnt} fuse.ipcfs pid={c.pid},allow_other,{MH_TAG} 0 0")
+    mh_ok(["mount", mnt], env=mh_install.env)
+    mh_check_mounted(mnt, mh_install.daemon)
+    assert os.listdir(mnt / "posix") == [name]
+    mh_umount_and_check(mnt)
+    assert not os.path.exists(f"/dev/shm/{name}")
+
+
 def test_mount_t_ipcfs_without_allow_other_is_private(mh_install, mh_sbin, mh_mnt):
     mh_ok(["mount", "-t", "ipcfs", "ipcfs", mh_mnt], env=mh_install.env)
     opts, _ = mh_check_mounted(mh_mnt, mh_install.daemon)

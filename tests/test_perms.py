@@ -245,3 +245,167 @@ def test_semaphore_owner_may_rm(mnt, ipc):
     s.uid = NOBODY
     util.run(['rm', mnt.p('sem', n)], uid=NOBODY)
     assert util.sem_by_key(s.key) is None
+
+
+# ------------------------------------------------------------------
+# Who owns what is created (issue 10): the caller, as owner and creator
+# ------------------------------------------------------------------
+
+SUPP_GID, SUPP_GROUP = 4343, 100
+
+
+def as_member(cmd, uid=NOBODY, gid=SUPP_GID, groups=(SUPP_GROUP,)):
+    """cmd as uid/gid with supplementary groups (setpriv --groups)."""
+    return ['setpriv', '--reuid=%d' % uid, '--regid=%d' % gid,
+            '--groups=%s' % ','.join(str(g) for g in groups)] + list(cmd)
+
+
+def sysv_owners(kind, key):
+    r = (util.shm_by_key if kind == 'sysv' else util.sem_by_key)(key)
+    assert r is not None, (kind, key)
+    return (r['uid'], r['gid'], r['cuid'], r['cgid'])
+
+
+@pytest.mark.parametrize('kind', ['sysv', 'sem'])
+@pytest.mark.parametrize('who', ['nobody', 'supplementary'])
+def test_create_through_mount_owner_and_creator_are_caller(mnt, ipc, kind,
+                                                            who):
+    if kind == 'sysv':
+        key = ipc.key()
+        path = kpath(mnt, key)
+    else:
+        name = ipc.name('own')
+        key = util.sem_key(name)
+        path = mnt.p('sem', name)
+    cmd = ['sh', '-c', 'umask 077; touch "$0"', path]
+    if who == 'nobody':
+        util.run(cmd, uid=NOBODY)
+        want = (NOBODY, NOGROUP, NOBODY, NOGROUP)
+    else:
+        util.run(as_member(cmd))
+        # the effective gid, never a supplementary group (nor root's 0)
+        want = (NOBODY, SUPP_GID, NOBODY, SUPP_GID)
+    assert sysv_owners(kind, key) == want
+    st = os.stat(path)
+    assert (st.st_uid, st.st_gid) == want[:2]
+    assert stat.S_IMODE(st.st_mode) == 0o600
+
+
+@pytest.mark.parametrize('who', ['nobody', 'supplementary'])
+def test_posix_create_through_mount_belongs_to_caller(mnt, ipc, who):
+    n = ipc.name('own')
+    cmd = ['sh', '-c', 'umask 077; touch "$0"', mnt.p('posix', n)]
+    if who == 'nobody':
+        util.run(cmd, uid=NOBODY)
+        want = (NOBODY, NOGROUP)
+    else:
+        util.run(as_member(cmd))
+        want = (NOBODY, SUPP_GID)
+    st = os.stat('/dev/shm/' + n)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == \
+        want + (0o600,)
+
+
+def test_created_segment_gives_group_rights_to_callers_group_only(mnt, ipc):
+    """Made through the mount by nobody with mode 0660: a user in group 0
+    (the daemon's) gets nothing, as with a twin nobody made directly; a
+    member of nobody's group gets read and write, both through the mount
+    and from the kernel."""
+    k = ipc.key()
+    path = kpath(mnt, k)
+    util.sh('umask 007; touch %s' % path, uid=NOBODY)
+    assert sysv_owners('sysv', k) == (NOBODY, NOGROUP, NOBODY, NOGROUP)
+    assert shmat_as(k, True, uid=4242, gid=0) == 'EACCES'
+    assert shmat_as(k, False, uid=4242, gid=0) == 'EACCES'
+    assert open_as(path, 'os.O_RDONLY', uid=4242, gid=0) == 'EACCES'
+    assert shmat_as(k, False, uid=4242, gid=NOGROUP) == 'OK'
+    assert open_as(path, 'os.O_RDWR', uid=4242, gid=NOGROUP) == 'OK'
+
+
+# ------------------------------------------------------------------
+# Write-only modes: writing needs read and write, as shmat(2) does
+# ------------------------------------------------------------------
+
+WRITE_WAYS = {
+    'write': 'fd = os.open(%r, os.O_WRONLY); os.write(fd, b"X"); '
+             'os.close(fd)',
+    'truncate': 'os.truncate(%r, 0)',
+    'o_trunc': 'os.close(os.open(%r, os.O_WRONLY | os.O_TRUNC))',
+    'open_rdwr': 'os.close(os.open(%r, os.O_RDWR))',
+}
+
+
+@pytest.mark.parametrize('mode,uid,gid', [
+    (0o602, NOBODY, NOGROUP),        # other: w without r
+    (0o620, NOBODY, GID),            # group member: w without r
+    (0o606, NOBODY, NOGROUP),        # other: rw -> allowed
+    (0o660, NOBODY, GID),            # group member: rw -> allowed
+    (0o200, 0, 0),                   # root is root
+])
+@pytest.mark.parametrize('where', ['key', 'id'])
+@pytest.mark.parametrize('way', sorted(WRITE_WAYS))
+def test_write_needs_read_and_write_like_shmat(mnt, ipc, mode, uid, gid,
+                                                where, way):
+    seg = ipc.shm(size=4096, mode=0o600)
+    seg.write(b'orig')
+    seg.gid = GID
+    seg.mode = mode
+    path = kpath(mnt, seg.key) if where == 'key' else \
+        mnt.p('sysv', 'id', str(seg.id))
+    kernel = shmat_as(seg.key, False, uid=uid, gid=gid) if uid else 'OK'
+    got = util.op_as(WRITE_WAYS[way] % path, uid=uid, gid=gid)
+    assert got == kernel, (oct(mode), way, got, kernel)
+    if kernel != 'OK':
+        assert seg.read(4) == b'orig'
+    r = util.shm_by_id(seg.id)
+    assert (r['mode'], r['size']) == (mode, 4096)
+
+
+# ------------------------------------------------------------------
+# Times that never happened, chown refused
+# ------------------------------------------------------------------
+
+def test_ipcmk_segment_times_after_2000(mnt, ipc):
+    shmid, key = util.ipcmk_shm(4096)
+    ipc.add_shmid(shmid)
+    k = util.shm_by_id(shmid)
+    assert k['atime'] == 0 and k['dtime'] == 0     # never attached
+    for path in (kpath(mnt, key), mnt.p('sysv', 'id', str(shmid))):
+        st = os.stat(path)
+        assert int(st.st_atime) == int(st.st_mtime) == int(st.st_ctime) \
+            == k['ctime'], (path, st)
+        for flag in ('-l', '-lu', '-lc'):
+            out = util.run(['ls', flag, '--time-style=+%Y', path]).text
+            year = int(out.split()[5])
+            assert year >= 2000, out
+
+
+@pytest.mark.parametrize('kind', ['sysv', 'sem'])
+def test_owner_cannot_give_object_away(mnt, ipc, kind):
+    """chown to another owner by a non-root owner: EPERM through the mount
+    (the kernel's chown rule), though IPC_SET would allow it; nothing
+    changes."""
+    if kind == 'sysv':
+        seg = ipc.shm(size=4096, mode=0o600)
+        seg.uid = NOBODY
+        path, table, key = kpath(mnt, seg.key), util.shm_by_key, seg.key
+        twin = ipc.shm(size=4096, mode=0o600)
+        twin.uid = NOBODY
+        native = util.py('''
+            import sysv_ipc
+            m = sysv_ipc.SharedMemory(%d)
+            m.uid = 4242
+            print('OK')
+            ''' % twin.key, uid=NOBODY).text.strip()
+        assert native == 'OK' and util.shm_by_key(twin.key)['uid'] == 4242
+    else:
+        n = ipc.name('give')
+        s = ipc.sem(name=n, value=0, mode=0o600)
+        s.uid = NOBODY
+        path, table, key = mnt.p('sem', n), util.sem_by_key, s.key
+    assert util.op_as('os.chown(%r, 4242, -1)' % path) == 'EPERM'
+    res = util.run(['chown', '4242', path], uid=NOBODY, rc='nonzero')
+    assert 'Operation not permitted' in res.err
+    assert table(key)['uid'] == NOBODY
+    # giving it to oneself (no change) is fine
+    assert util.op_as('os.chown(%r, %d, -1)' % (path, NOBODY)) == 'OK'

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
 #include <sys/random.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
@@ -50,6 +51,8 @@ enum fx_kind {
 	FX_PSEM,        /* POSIX named semaphore, name with leading '/' */
 	FX_DIR,         /* a directory */
 	FX_FILE,        /* a plain file, by path */
+	FX_SHM_ID_CPID, /* SysV segment by id, made by process key (ipcmk) */
+	FX_MSG_KEY,     /* SysV message queue by key */
 };
 
 struct fx_item {
@@ -119,6 +122,16 @@ static void fx_cleanup(void)
 			id = semget(it->key, 0, 0);
 			gone = id >= 0 && semctl(id, 0, IPC_RMID) == 0;
 			break;
+		case FX_SHM_ID_CPID:
+			gone = shmctl(it->id, IPC_STAT, &ds) == 0 &&
+			       ds.shm_cpid == (pid_t)it->key &&
+			       !(ds.shm_perm.mode & SHM_DEST) &&
+			       shmctl(it->id, IPC_RMID, NULL) == 0;
+			break;
+		case FX_MSG_KEY:
+			id = msgget(it->key, 0);
+			gone = id >= 0 && msgctl(id, IPC_RMID, NULL) == 0;
+			break;
 		case FX_PSHM:
 			gone = shm_unlink(it->name) == 0;
 			break;
@@ -174,6 +187,18 @@ static inline void fx_track_shm_id(int shmid)
 	fx_add(FX_SHM_ID)->id = shmid;
 }
 
+/*
+ * A segment by id that another process (ipcmk) made: removed at exit only
+ * while that id still names a segment created by cpid.
+ */
+static inline void fx_track_shm_id_cpid(int shmid, pid_t cpid)
+{
+	struct fx_item *it = fx_add(FX_SHM_ID_CPID);
+
+	it->id = shmid;
+	it->key = (key_t)cpid;
+}
+
 static inline void fx_track_sem_key(key_t key)
 {
 	fx_add(FX_SEM_KEY)->key = key;
@@ -216,6 +241,19 @@ static inline key_t fx_key(void)
 		fx_add(FX_SHM_KEY)->key = key;
 		fx_add(FX_SEM_KEY)->key = key;
 		return key;
+	}
+}
+
+/* A random key free for a segment, a set and a queue; tracked as all three. */
+static inline key_t fx_key_all(void)
+{
+	for (;;) {
+		key_t key = fx_key();
+
+		if (msgget(key, 0) < 0 && errno == ENOENT) {
+			fx_add(FX_MSG_KEY)->key = key;
+			return key;
+		}
 	}
 }
 

@@ -920,6 +920,29 @@ static void test_open_before_creator_done(void)
 	REQUIRE(semid2 >= 0);
 	REQUIRE_OK(ipcc_sem_open_key(k2, &s2));
 	CHECK_EQ(value_of(s2), 0);
+	{
+		/* never operated on: otime shows as ctime, here and listed */
+		union { int val; struct semid_ds *buf; } arg;
+		struct semid_ds ds;
+		ipcc_sem_iter *it = NULL;
+		int seen = 0;
+
+		arg.buf = &ds;
+		REQUIRE_OK(semctl(semid2, 0, IPC_STAT, arg));
+		CHECK_EQ(ds.sem_otime, 0);
+		CHECK_OK(ipcc_sem_stat(s2, &st));
+		CHECK_EQ(st.ctime, ds.sem_ctime);
+		CHECK_EQ(st.otime, ds.sem_ctime);
+		REQUIRE_OK(ipcc_sem_iter_new(&it));
+		while (ipcc_sem_iter_next(it, &st) == 1) {
+			if (st.semid != semid2)
+				continue;
+			seen++;
+			CHECK_EQ(st.otime, ds.sem_ctime);
+		}
+		ipcc_sem_iter_free(it);
+		CHECK_EQ(seen, 1);
+	}
 	CHECK_OK(ipcc_sem_post(s2, 2));
 	CHECK_EQ(raw_val(semid2), 2);
 	ipcc_sem_close(s2);
