@@ -197,6 +197,19 @@ int ipcc_shm_iter_new(ipcc_shm_iter **out);
 int ipcc_shm_iter_next(ipcc_shm_iter *it, struct ipcc_shm_stat *st);
 void ipcc_shm_iter_free(ipcc_shm_iter *it);
 
+/*
+ * A file descriptor of the memory this handle is attached to (Linux: the
+ * segment's shmem file, reached through /proc/self/map_files), opened
+ * O_RDONLY with IPCC_RDONLY, else O_RDWR, close-on-exec, whatever the
+ * attachment's own mode; the caller closes it.  pread/pwrite on it reach
+ * the segment like a shmat() mapping, but the fd neither counts in
+ * shm_nattch nor keeps the id alive: after IPC_RMID and the last detach it
+ * still holds the memory.  After ipcc_shm_replace it still refers to the
+ * old segment.  Needs CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE): -EPERM
+ * without; -ENOTSUP where there is no such path.
+ */
+int ipcc_shm_memfd(const ipcc_shm *shm, unsigned flags);
+
 /* ------------------------------------------------------------------ */
 /* Where POSIX objects live                                           */
 /* ------------------------------------------------------------------ */

@@ -3,6 +3,7 @@
  * (ipcc_shm handles) that copy in and out of the shared memory directly.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -399,3 +400,40 @@ out_remove:
 	shmctl(id, IPC_RMID, NULL);
 	return err;
 }
+
+#if defined(__linux__)
+int ipcc_shm_memfd(const ipcc_shm *shm, unsigned flags)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t start = (uintptr_t)shm->addr, len;
+	char path[64];
+	int fd;
+
+	if (flags & ~IPCC_RDONLY)
+		return -EINVAL;
+	if (page <= 0)
+		return -ENOTSUP;
+	/*
+	 * map_files names a mapping by its exact range.  shmat() maps whole
+	 * pages, and the mapping never merges with a neighbour (each
+	 * attachment has its own file), so the range is known without
+	 * reading /proc/self/maps.  (A huge-page segment is mapped in huge
+	 * pages: unless its size is a multiple of one, that name does not
+	 * exist and the open fails with ENOENT.)
+	 */
+	len = (uintptr_t)((shm->size + (uint64_t)page - 1) &
+	                  ~((uint64_t)page - 1));
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx",
+	         (unsigned long)start, (unsigned long)(start + len));
+	fd = open(path, ((flags & IPCC_RDONLY) ? O_RDONLY : O_RDWR) |
+	          O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+#else
+int ipcc_shm_memfd(const ipcc_shm *shm, unsigned flags)
+{
+	(void)shm;
+	(void)flags;
+	return -ENOTSUP;
+}
+#endif

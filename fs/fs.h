@@ -61,6 +61,7 @@ struct fs_config {
 	unsigned waiters_max;           /* blocked operations in total */
 	unsigned waiters_user_max;      /* ... and per user */
 	pid_t pid;              /* -o pid: whose namespaces are served, or 0 */
+	int debug;                      /* -d */
 };
 
 struct fs_state;
@@ -152,6 +153,7 @@ struct fs_nodes;
 struct fs_waiters;
 struct fs_sem_names;
 struct fs_bufs;
+struct fs_pt;
 #define FS_KINDS_MAX 16
 struct fs_state {
 	struct fs_config conf;
@@ -161,6 +163,7 @@ struct fs_state {
 	struct fs_waiters *waiters;
 	struct fs_sem_names *sem_names;
 	struct fs_bufs *bufs;
+	struct fs_pt *pt;               /* passthrough.c: backing files */
 };
 
 static inline struct fs_state *fs_state_of(fuse_req_t req)

@@ -5,11 +5,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fs.h"
 #include "nodes.h"
+#include "passthrough.h"
 
 /* glibc's named semaphores live beside shm objects: posix-sem/ has them. */
 static int hidden(const char *name)
@@ -36,6 +38,8 @@ struct posix_file {
 	struct fs_open open;    /* first: dropped at exit if open */
 	struct fs_state *s;
 	ipcc_pshm *p;
+	fuse_ino_t ino;         /* the inode it is open on */
+	enum fs_pt_path pt;     /* how its bytes travel */
 };
 
 static ipcc_pshm *file_of(const struct fuse_file_info *fi)
@@ -45,6 +49,7 @@ static ipcc_pshm *file_of(const struct fuse_file_info *fi)
 
 static void file_free(struct posix_file *f)
 {
+	fs_pt_release(f->s->pt, f->ino, f->pt);
 	fs_open_del(f->s, &f->open);
 	ipcc_pshm_close(f->p);
 	free(f);
@@ -53,6 +58,34 @@ static void file_free(struct posix_file *f)
 static void drop_file(struct fs_open *o)
 {
 	file_free((struct posix_file *)o);
+}
+
+/*
+ * The backing file for passthrough: the object opened again read-write,
+ * so that writable opens sharing it pass their writes through too; else
+ * the open's own fd.
+ */
+static int object_memfd(void *arg)
+{
+	int own = ipcc_pshm_fd(arg), fd;
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", own);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		fd = fcntl(own, F_DUPFD_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Reads, writes and mmap all go to the /dev/shm file when they can. */
+static void choose_path(fuse_req_t req, fuse_ino_t ino, const char *name,
+                        struct posix_file *f, struct fuse_file_info *fi)
+{
+	char what[IPCC_NAME_MAX + 8];
+
+	snprintf(what, sizeof(what), "posix/%s", name);
+	f->ino = ino;
+	f->pt = fs_pt_open(req, ino, FS_PT_FULL, object_memfd, f->p, fi, what);
 }
 
 /* A handle owning p; NULL (p left to the caller) when out of memory. */
@@ -251,6 +284,7 @@ static void posix_create(fuse_req_t req, int by_id, const char *name,
 	}
 	fs_entry_init(&e, n->id);
 	pstat_to_stat(&st, &e.attr);
+	choose_path(req, n->id, name, f, fi);
 	fs_reply_create(req, &e, fi, &f->open);
 	return;
 
@@ -294,6 +328,7 @@ static void posix_open(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, -err);
 		return;
 	}
+	choose_path(req, ino, n->name, f, fi);
 	fs_reply_open(req, fi, &f->open);
 }
 

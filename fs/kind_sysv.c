@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fs.h"
+#include "passthrough.h"
 
 struct sysv_file {
 	struct fs_open open;            /* first: dropped at exit if open */
@@ -27,6 +28,8 @@ struct sysv_file {
 	 */
 	atomic_int creating;
 	int node_shmid;                 /* the shmid the inode was named by */
+	fuse_ino_t ino;                 /* the inode it is open on */
+	enum fs_pt_path pt;             /* how its bytes travel */
 	struct sysv_file *next;         /* in the kind's created list */
 };
 
@@ -411,10 +414,40 @@ static void file_free(struct sysv_file *f)
 		}
 	}
 	pthread_mutex_unlock(&ks->lock);
+	fs_pt_release(f->s->pt, f->ino, f->pt);
 	fs_open_del(f->s, &f->open);
 	ipcc_shm_close(f->shm);
 	pthread_rwlock_destroy(&f->lock);
 	free(f);
+}
+
+/* The open's own attachment as a file: the backing file for passthrough. */
+static int attachment_memfd(void *arg)
+{
+	return ipcc_shm_memfd(arg, 0);
+}
+
+/*
+ * Read-only opens pass everything through.  Writable ones keep reads and
+ * writes in the daemon: the kernel would let a passed-through write past
+ * the end grow the segment's hidden file, where the contract says ENOSPC;
+ * their mmap still maps the segment.  A file that is creating its segment
+ * never takes passthrough: its first truncate replaces the segment, and no
+ * backing file may stay on the old one.
+ */
+static void choose_path(fuse_req_t req, fuse_ino_t ino, struct sysv_file *f,
+                        struct fuse_file_info *fi)
+{
+	enum fs_pt_path want = FS_PT_FULL;
+	char what[48];
+
+	if (atomic_load(&f->creating))
+		want = FS_PT_DAEMON;
+	else if (!ipcc_shm_readonly(f->shm))
+		want = FS_PT_MMAP;
+	snprintf(what, sizeof(what), "sysv shmid %d", ipcc_shm_id(f->shm));
+	f->ino = ino;
+	f->pt = fs_pt_open(req, ino, want, attachment_memfd, f->shm, fi, what);
 }
 
 /* O_TRUNC (atomic_o_trunc): an existing segment keeps its size, zeroed. */
@@ -483,6 +516,7 @@ static void sysv_create(fuse_req_t req, int by_id, const char *name,
 	}
 	fs_entry_init(&e, node_of(shmid));
 	shm_to_stat(&s, &e.attr);
+	choose_path(req, e.ino, f, fi);
 	fs_reply_create(req, &e, fi, &f->open);
 	return;
 
@@ -522,6 +556,7 @@ static void sysv_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			return;
 		}
 	}
+	choose_path(req, ino, f, fi);
 	fs_reply_open(req, fi, &f->open);
 }
 

@@ -18,6 +18,7 @@
 
 #include "fs.h"
 #include "nodes.h"
+#include "passthrough.h"
 
 #ifndef IPCFS_VERSION
 #define IPCFS_VERSION "unknown"
@@ -192,12 +193,17 @@ static int opt_proc(void *data, const char *arg, int key,
 /* libfuse's messages, under our name: one clear line per problem. */
 static void log_func(enum fuse_log_level level, const char *fmt, va_list ap)
 {
+	int saved = errno;      /* a caller may look at errno after logging */
+
 	(void)level;
+	if (fs_pt_log_drop(fmt))
+		return;
 	if (strncmp(fmt, "fuse: ", 6) == 0) {
 		fputs("ipcfs: ", stderr);
 		fmt += 6;
 	}
 	vfprintf(stderr, fmt, ap);
+	errno = saved;
 }
 
 static void show_help(const char *prog)
@@ -236,6 +242,7 @@ static void show_version(void)
 {
 	printf("ipcfs version %s\n", IPCFS_VERSION);
 	printf("FUSE library version %s\n", fuse_pkgversion());
+	fs_pt_version(stdout);
 	/* it runs fusermount3, whose output must come after ours */
 	fflush(stdout);
 	fuse_lowlevel_version();
@@ -270,6 +277,7 @@ static void state_free(struct fs_state *s)
 	fs_nodes_free(s->nodes);
 	fs_sem_names_free(s->sem_names);
 	fs_bufs_free(s->bufs);
+	fs_pt_free(s->pt);
 }
 
 /* Everything but conf, which the options filled in already. */
@@ -287,6 +295,8 @@ static int state_init(struct fs_state *s)
 		err = fs_bufs_new(&s->bufs);
 	if (!err)
 		err = fs_waiters_new(&s->conf, &s->waiters);
+	if (!err)
+		err = fs_pt_new(s->conf.debug, &s->pt);
 	if (!err)
 		err = fs_kinds_init(s);
 	if (err)
@@ -330,6 +340,7 @@ int main(int argc, char *argv[])
 		goto out_args;
 	if (fuse_parse_cmdline(&args, &opts) != 0)
 		goto out_args;
+	state.conf.debug = opts.debug;
 	if (opts.show_help) {
 		show_help(argv[0]);
 		ret = 0;
@@ -360,6 +371,7 @@ int main(int argc, char *argv[])
 	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &state);
 	if (!se)
 		goto out_state;
+	fs_pt_set_session(state.pt, se);
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
 	if (fuse_session_mount(se, opts.mountpoint) != 0)

@@ -7,6 +7,7 @@
 
 #include "fs.h"
 #include "nodes.h"
+#include "passthrough.h"
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -29,6 +30,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* contents are shared memory: never cache writes */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	conn->time_gran = 1000000000;
+	/* last: it checks the writeback cache is off */
+	fs_pt_init(s->pt, conn);
 }
 
 static void op_forget_one(struct fs_state *s, fuse_ino_t ino, uint64_t n)

@@ -9,6 +9,7 @@
 
 #include "fs.h"
 #include "nodes.h"
+#include "passthrough.h"
 
 void fs_entry_init(struct fuse_entry_param *e, fuse_ino_t ino)
 {
@@ -28,7 +29,9 @@ void fs_time_set(struct timespec *ts, int64_t sec, int64_t fallback)
 static void set_handle(struct fuse_file_info *fi, struct fs_open *o)
 {
 	fi->fh = (uintptr_t)o;
-	fi->direct_io = 1;
+	/* passthrough.c chose already where a backing file was given */
+	if (!fs_pt_decided(fi))
+		fi->direct_io = 1;
 	fi->keep_cache = 0;
 }
 

@@ -699,6 +699,82 @@ def umask022():
 
 
 # ------------------------------------------------------------------
+# FUSE passthrough (issue 12)
+# ------------------------------------------------------------------
+
+def daemon_version_text():
+    return subprocess.run([DAEMON, '--version'], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True,
+                          timeout=30).stdout
+
+
+@pytest.fixture(scope='session')
+def passthrough():
+    """Whether this build's daemon serves sysv/ and posix/ content by FUSE
+    passthrough: built in and a kernel that has it (the tests run as root,
+    so the daemon has CAP_SYS_ADMIN)."""
+    check_environment()
+    return ('passthrough: built in' in daemon_version_text() and
+            util.kernel_at_least(6, 9))
+
+
+class NoCapMount(Mount):
+    """A daemon without CAP_SYS_ADMIN: the kernel mount is made here, and
+    the daemon gets its /dev/fuse fd (mount point /dev/fd/N), as a
+    container manager would hand it over."""
+
+    DROP = ['setpriv', '--inh-caps=-sys_admin', '--bounding-set=-sys_admin']
+
+    def __init__(self, opts=(), args=()):
+        super().__init__(opts, args, True)
+        self.fusefd = -1
+
+    def cmdline(self):
+        return self.DROP + [DAEMON, '-f', '-o',
+                            ','.join(['allow_other'] + self.opts)] + \
+            self.args + ['/dev/fd/%d' % self.fusefd]
+
+    def start(self):
+        fd = os.open('/dev/fuse', os.O_RDWR)
+        try:
+            util.mount_fd('ipcfs', self.path, 'fuse.ipcfs',
+                          'fd=%d,rootmode=40000,user_id=0,group_id=0,'
+                          'default_permissions,allow_other' % fd)
+            self.fusefd = fd
+            with open(self.errpath, 'wb') as err:
+                self.proc = subprocess.Popen(
+                    self.cmdline(), stdin=subprocess.DEVNULL, stdout=err,
+                    stderr=err, cwd='/', start_new_session=True,
+                    pass_fds=[fd])
+        except BaseException:
+            if is_mounted(self.path):
+                subprocess.run(['umount', '-l', self.path])
+            raise
+        finally:
+            os.close(fd)
+        return self
+
+
+@pytest.fixture
+def nocap_mount_factory():
+    """nocap_mount(opts=(), args=()) -> a NoCapMount; unmounted at the end."""
+    check_environment()
+    mounts = []
+
+    def mount(opts=(), args=()):
+        m = NoCapMount(opts, args)
+        mounts.append(m)
+        return m.start()
+
+    yield mount
+    problems = []
+    for m in reversed(mounts):
+        problems += m.unmount()
+    if problems:
+        pytest.fail('\n'.join(problems), pytrace=False)
+
+
+# ------------------------------------------------------------------
 # Containers: IPC and mount namespaces of their own (issue 15)
 # ------------------------------------------------------------------
 

@@ -39,7 +39,9 @@ def unmount_dead(m):
 IO = '''
 import errno, os, sys
 path, mode = sys.argv[1], sys.argv[2]
-fd = os.open(path, os.O_RDONLY if mode == 'read' else os.O_WRONLY)
+# read-write: with FUSE passthrough a read-only open of a segment is read
+# by the kernel itself, and the daemon never sees the read
+fd = os.open(path, os.O_RDWR if mode == 'read' else os.O_WRONLY)
 print('opened', flush=True)
 sys.stdin.readline()
 try:

@@ -735,3 +735,60 @@ def build_c(source, directory, name):
     run(['cc', '-O1', '-Wall', '-Werror', '-o', exe, src, '-lpthread'])
     os.chmod(exe, 0o755)
     return exe
+# FUSE passthrough and mmap (issue 12)
+# ------------------------------------------------------------------
+
+def build_option(build, name):
+    """The value of meson option name in build folder build."""
+    import json
+    with open(os.path.join(build, 'meson-info',
+                           'intro-buildoptions.json')) as f:
+        for o in json.load(f):
+            if o['name'] == name:
+                return o['value']
+    return None
+
+
+def kernel_at_least(major, minor):
+    rel = os.uname().release.split('-')[0].split('.')
+    return (int(rel[0]), int(rel[1])) >= (major, minor)
+
+
+def mount_fd(source, target, fstype, data):
+    """mount(2) as this process (root): for a FUSE mount whose /dev/fuse fd
+    is handed to a daemon that could not mount by itself."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong,
+                                                   ctypes.c_char_p]
+    if libc.mount(source.encode(), target.encode(), fstype.encode(), 0,
+                  data.encode()) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), target)
+
+
+def sysv_map_sizes(pid, key):
+    """Sizes of process pid's mappings of SysV key (/proc/PID/maps)."""
+    sizes = []
+    with open('/proc/%d/maps' % pid) as f:
+        for line in f:
+            p = line.split()
+            if len(p) >= 6 and p[5] == '/SYSV%08x' % (key & 0xffffffff):
+                lo, hi = (int(x, 16) for x in p[0].split('-'))
+                sizes.append(hi - lo)
+    return sizes
+
+
+def mmap_errno(fd, length, flags=None, prot=None):
+    """errno of mmap(MAP_SHARED) of fd, or None if it mapped (unmapped at
+    once)."""
+    import mmap
+    kw = {'flags': mmap.MAP_SHARED if flags is None else flags}
+    if prot is not None:
+        kw['prot'] = prot
+    try:
+        m = mmap.mmap(fd, length, **kw)
+    except OSError as e:
+        return e.errno
+    m.close()
+    return None

@@ -895,6 +895,125 @@ static void test_second_user(void)
 	CHECK_OK(ipcc_shm_remove(pub));
 }
 
+/* --- ipcc_shm_memfd: the attachment's memory as a file (issue 12) --- */
+
+static int nobody_memfd(void *arg)
+{
+	ipcc_shm *h = NULL;
+	int err = ipcc_shm_open(*(int *)arg, IPCC_RDONLY, &h);
+
+	if (err)
+		return err;
+	err = ipcc_shm_memfd(h, IPCC_RDONLY);
+	if (err >= 0) {
+		close(err);
+		err = 0;
+	}
+	ipcc_shm_close(h);
+	return err;
+}
+
+static void test_memfd(void)
+{
+	const uint64_t size = 5000;          /* not a page multiple */
+	int id = make(fx_key(), size, 0644);
+	ipcc_shm *h = NULL, *ro = NULL;
+	unsigned char *raw;
+	char buf[16];
+	struct stat st;
+	int fd, rofd, rwfd;
+
+	if (geteuid() != 0)
+		SKIP("needs root: /proc/self/map_files needs CAP_SYS_ADMIN");
+	REQUIRE(id >= 0);
+	REQUIRE_OK(ipcc_shm_open(id, 0, &h));
+	REQUIRE_OK(ipcc_shm_open(id, IPCC_RDONLY, &ro));
+	CHECK_EQ(nattch(id), 2);
+	fd = ipcc_shm_memfd(h, 0);
+	REQUIRE(fd >= 0);
+	/* no attachment of its own */
+	CHECK_EQ(nattch(id), 2);
+	CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	CHECK_EQ(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDWR);
+	REQUIRE_OK(fstat(fd, &st));
+	CHECK(S_ISREG(st.st_mode));
+	CHECK_EQ(st.st_size, size);
+
+	/* the same memory as a raw shmat(), both ways */
+	raw = shmat(id, NULL, 0);
+	REQUIRE(raw != (void *)-1);
+	CHECK_EQ(pwrite(fd, "memfd", 5, 4990), 5);
+	CHECK_MEM(raw + 4990, "memfd", 5);
+	memcpy(raw + 7, "raw!", 4);
+	CHECK_EQ(pread(fd, buf, 4, 7), 4);
+	CHECK_MEM(buf, "raw!", 4);
+	CHECK_EQ(pread(fd, buf, 16, 4995), 5);
+	CHECK_EQ(pread(fd, buf, 16, 5000), 0);
+
+	/* read-only fd; and a writable one from a read-only attachment */
+	rofd = ipcc_shm_memfd(ro, IPCC_RDONLY);
+	REQUIRE(rofd >= 0);
+	CHECK_EQ(fcntl(rofd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	CHECK_EQ(pread(rofd, buf, 5, 4990), 5);
+	CHECK_MEM(buf, "memfd", 5);
+	errno = 0;
+	CHECK_EQ(pwrite(rofd, "x", 1, 0), -1);
+	CHECK_EQ(errno, EBADF);
+	rwfd = ipcc_shm_memfd(ro, 0);
+	REQUIRE(rwfd >= 0);
+	CHECK_EQ(pwrite(rwfd, "W", 1, 0), 1);
+	CHECK_EQ(raw[0], 'W');
+	close(rwfd);
+	CHECK_ERR(ipcc_shm_memfd(h, 0x80), EINVAL);
+
+	/* a second user has no CAP_SYS_ADMIN: EPERM, and nothing changed */
+	CHECK_ERR(fx_as_nobody(nobody_memfd, &id), EPERM);
+
+	/* removed and detached: the fd still holds the memory */
+	CHECK_OK(shmdt(raw));
+	ipcc_shm_close(ro);
+	ipcc_shm_close(h);
+	CHECK_OK(ipcc_shm_remove(id));
+	CHECK_ERR(ipcc_shm_stat_id(id, &(struct ipcc_shm_stat){ 0 }), ENOENT);
+	CHECK_EQ(pread(fd, buf, 5, 4990), 5);
+	CHECK_MEM(buf, "memfd", 5);
+	CHECK_EQ(pread(rofd, buf, 4, 7), 4);
+	CHECK_MEM(buf, "raw!", 4);
+	close(rofd);
+	close(fd);
+}
+
+static void test_memfd_replace(void)
+{
+	key_t key = fx_key();
+	int id = make(key, 4096, 0600), fd;
+	ipcc_shm *h = NULL;
+	char c = 0;
+
+	if (geteuid() != 0)
+		SKIP("needs root: /proc/self/map_files needs CAP_SYS_ADMIN");
+	REQUIRE(id >= 0);
+	REQUIRE_OK(ipcc_shm_open(id, 0, &h));
+	CHECK_EQ(ipcc_shm_write(h, "o", 1, 0), 1);
+	fd = ipcc_shm_memfd(h, 0);
+	REQUIRE(fd >= 0);
+	REQUIRE_OK(ipcc_shm_replace(h, 8192));
+	fx_track_shm_id(ipcc_shm_id(h));
+	/* the fd stays on the old memory; a new one reaches the new */
+	CHECK_EQ(ipcc_shm_write(h, "n", 1, 0), 1);
+	CHECK_EQ(pread(fd, &c, 1, 0), 1);
+	CHECK_EQ(c, 'o');
+	close(fd);
+	fd = ipcc_shm_memfd(h, IPCC_RDONLY);
+	REQUIRE(fd >= 0);
+	CHECK_EQ(pread(fd, &c, 1, 0), 1);
+	CHECK_EQ(c, 'n');
+	CHECK_EQ(lseek(fd, 0, SEEK_END), 8192);
+	close(fd);
+	CHECK_OK(ipcc_shm_remove(ipcc_shm_id(h)));
+	ipcc_shm_close(h);
+}
+
 int main(void)
 {
 	fx_init();
@@ -911,5 +1030,7 @@ int main(void)
 	RUN(test_iter);
 	RUN(test_times_never_happened);
 	RUN(test_second_user);
+	RUN(test_memfd);
+	RUN(test_memfd_replace);
 	return check_exit();
 }
