@@ -157,6 +157,13 @@ def test_readme_links_stay_in_the_repository():
     assert not bad, 'README.md points outside the repository: %s' % bad
 
 
+def test_man_page_points_nowhere_outside():
+    with open(MANPAGE, encoding='utf-8') as f:
+        text = f.read()
+    for word in ('../', '/work/', 'CONTRACT.md'):
+        assert word not in text, 'ipcfs.8 names %r' % word
+
+
 @pytest.mark.parametrize('path', [README, MANPAGE])
 def test_docs_name_every_folder(path):
     with open(path, encoding='utf-8') as f:
