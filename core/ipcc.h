@@ -83,16 +83,19 @@ uint32_t ipcc_fnv1a32(const void *data, size_t len);
  * cancelled from another thread: it asks cancelled(arg) before it blocks
  * and again at least every IPCC_CANCEL_POLL_MS while blocked, and returns
  * -EINTR having taken nothing once it answers nonzero.  A signal that
- * interrupts the syscall only makes it ask sooner (the daemon sends one
- * so that cancelling is prompt).  A NULL hook: an interrupting signal
- * gives -EINTR at once.
+ * interrupts the syscall makes it ask at once: a canceller that sends one
+ * (and sends it again until the call returns, since one sent just before
+ * the call blocks is lost) is prompt.  The poll is only the safety net,
+ * long enough that thousands of blocked calls cost next to nothing (each
+ * wake-up is a return to user space and a new syscall).  A NULL hook: an
+ * interrupting signal gives -EINTR at once.
  */
 struct ipcc_cancel {
 	int (*cancelled)(void *arg);
 	void *arg;
 };
 
-#define IPCC_CANCEL_POLL_MS 250
+#define IPCC_CANCEL_POLL_MS 30000
 
 /* ------------------------------------------------------------------ */
 /* System V shared memory                                             */

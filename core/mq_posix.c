@@ -372,7 +372,8 @@ static struct timespec step_deadline(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += IPCC_CANCEL_POLL_MS * 1000000L;
+	ts.tv_sec += IPCC_CANCEL_POLL_MS / 1000;
+	ts.tv_nsec += (IPCC_CANCEL_POLL_MS % 1000) * 1000000L;
 	if (ts.tv_nsec >= 1000000000L) {
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;

@@ -442,8 +442,10 @@ struct tick {
 static int tick_start(struct tick *t)
 {
 	struct itimerspec its = {
-		.it_interval = { 0, IPCC_CANCEL_POLL_MS * 1000000L },
-		.it_value = { 0, IPCC_CANCEL_POLL_MS * 1000000L },
+		.it_interval = { IPCC_CANCEL_POLL_MS / 1000,
+		                 (IPCC_CANCEL_POLL_MS % 1000) * 1000000L },
+		.it_value = { IPCC_CANCEL_POLL_MS / 1000,
+		              (IPCC_CANCEL_POLL_MS % 1000) * 1000000L },
 	};
 	struct sigevent sev;
 	sigset_t set;

@@ -439,8 +439,15 @@ static int intact(const ipcc_psem *p)
 }
 
 /*
+ * Chunks of a wait: shorter than IPCC_CANCEL_POLL_MS, since the file can
+ * be cut short under a waiter (anyone who may write it may truncate it),
+ * which only a look between chunks sees.
+ */
+#define PSEM_CHUNK_MS 1000
+
+/*
  * One unit, by deadline (monotonic ns, -1: none), asking cancel; in
- * chunks of at most IPCC_CANCEL_POLL_MS, with or without a hook.
+ * chunks of at most PSEM_CHUNK_MS, with or without a hook.
  */
 static int wait_one(ipcc_psem *p, int64_t deadline,
                     const struct ipcc_cancel *cancel)
@@ -460,8 +467,8 @@ static int wait_one(ipcc_psem *p, int64_t deadline,
 			return -EIO;
 		now = now_ns();
 		until = deadline;
-		if (until < 0 || until - now > IPCC_CANCEL_POLL_MS * 1000000LL)
-			until = now + IPCC_CANCEL_POLL_MS * 1000000LL;
+		if (until < 0 || until - now > PSEM_CHUNK_MS * 1000000LL)
+			until = now + PSEM_CHUNK_MS * 1000000LL;
 		abs.tv_sec = (time_t)(until / NSEC_PER_SEC);
 		abs.tv_nsec = (long)(until % NSEC_PER_SEC);
 		if (sem_call(p, CALL_CLOCKWAIT, &abs, NULL) == 0)

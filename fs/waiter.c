@@ -7,8 +7,10 @@
  * the caller) reaches interrupt_cb, which marks the job and sends SIGUSR1
  * to its thread; the handler does nothing, but the blocking call returns
  * EINTR having taken nothing, and core then asks the cancel hook.  A
- * signal that lands just before the call blocks is not lost for long:
- * core asks the hook at least every IPCC_CANCEL_POLL_MS.
+ * signal that lands just before the call blocks is lost, so the kicker
+ * thread sends it again every KICK_MS to each job marked and not done.
+ * Nothing polls while nothing is cancelled: thousands of blocked jobs
+ * cost no CPU (core's own poll, IPCC_CANCEL_POLL_MS, is a safety net).
  *
  * Bounds: each blocked job holds a thread, so one user could otherwise
  * take every PID of the machine through an allow_other mount.  Jobs are
@@ -27,6 +29,9 @@
 #include <time.h>
 
 #include "fs.h"
+
+/* How often a cancelled job still running is signalled again. */
+#define KICK_MS 100
 
 /* Idle pool threads kept at most, and how long each stays idle. */
 #define POOL_IDLE_MAX 4
@@ -63,12 +68,16 @@ struct waiter {
 struct fs_waiters {
 	unsigned max, user_max;
 
-	pthread_mutex_t all_lock;       /* all, count, users, shutting_down */
+	pthread_mutex_t all_lock;       /* the fields down to the kicker's */
 	pthread_cond_t all_gone;
 	struct waiter *all;
 	unsigned count;
 	struct user_count *users;
 	int shutting_down;
+	unsigned cancelled;             /* jobs in all marked cancelled */
+	pthread_cond_t kick;            /* cancelled went above 0, or stop */
+	pthread_t kicker;
+	int kicker_started, kicker_stop;
 
 	pthread_mutex_t pool_lock;      /* the queue and the thread counts */
 	pthread_cond_t work;
@@ -105,14 +114,16 @@ int fs_waiters_new(const struct fs_config *conf, struct fs_waiters **out)
 	pthread_mutex_init(&p->pool_lock, NULL);
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->threads_gone, NULL);
+	pthread_cond_init(&p->kick, NULL);
 	*out = p;
 	return 0;
 }
 
-/* w->lock held. */
-static void cancel_locked(struct waiter *w)
+/* all_lock and w->lock held. */
+static void cancel_locked(struct fs_waiters *p, struct waiter *w)
 {
-	atomic_store(&w->cancelled, 1);
+	if (!atomic_exchange(&w->cancelled, 1) && p->cancelled++ == 0)
+		pthread_cond_signal(&p->kick);
 	if (w->started && !w->done)
 		pthread_kill(w->thread, SIGUSR1);
 }
@@ -121,11 +132,49 @@ static void cancel_locked(struct waiter *w)
 static void interrupt_cb(fuse_req_t req, void *data)
 {
 	struct waiter *w = data;
+	struct fs_waiters *p = w->pool;
 
 	(void)req;
+	pthread_mutex_lock(&p->all_lock);
 	pthread_mutex_lock(&w->lock);
-	cancel_locked(w);
+	cancel_locked(p, w);
 	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&p->all_lock);
+}
+
+/* Signals again, every KICK_MS, the cancelled jobs still running. */
+static void *kicker_main(void *arg)
+{
+	struct fs_waiters *p = arg;
+	struct timespec until;
+	sigset_t set;
+
+	sigfillset(&set);
+	pthread_sigmask(SIG_SETMASK, &set, NULL);
+	pthread_mutex_lock(&p->all_lock);
+	while (!p->kicker_stop) {
+		if (p->cancelled == 0) {
+			pthread_cond_wait(&p->kick, &p->all_lock);
+			continue;
+		}
+		for (struct waiter *w = p->all; w; w = w->next) {
+			if (!atomic_load(&w->cancelled))
+				continue;
+			pthread_mutex_lock(&w->lock);
+			if (w->started && !w->done)
+				pthread_kill(w->thread, SIGUSR1);
+			pthread_mutex_unlock(&w->lock);
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += KICK_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->kick, &p->all_lock, &until);
+	}
+	pthread_mutex_unlock(&p->all_lock);
+	return NULL;
 }
 
 static int is_cancelled(void *arg)
@@ -177,6 +226,10 @@ static void count_out(struct fs_waiters *p, struct waiter *w)
 		w->next->prev = w->prev;
 	assert(p->count > 0 && w->user->count > 0);
 	p->count--;
+	if (atomic_load(&w->cancelled)) {
+		assert(p->cancelled > 0);
+		p->cancelled--;
+	}
 	if (--w->user->count == 0) {
 		for (pp = &p->users; *pp != w->user; pp = &(*pp)->next)
 			;
@@ -341,6 +394,14 @@ int fs_job_start(fuse_req_t req, struct fs_job *job)
 	pthread_mutex_lock(&p->all_lock);
 	err = p->shutting_down ? -EINTR :
 	      count_in(p, w, fuse_req_ctx(req)->uid);
+	/* the first blocking job starts the kicker, which stays */
+	if (!err && !p->kicker_started) {
+		err = -pthread_create(&p->kicker, NULL, kicker_main, p);
+		if (err)
+			count_out(p, w);
+		else
+			p->kicker_started = 1;
+	}
 	pthread_mutex_unlock(&p->all_lock);
 	if (err) {
 		pthread_mutex_destroy(&w->lock);
@@ -370,12 +431,16 @@ void fs_waiters_shutdown(struct fs_waiters *p)
 	p->shutting_down = 1;
 	for (struct waiter *w = p->all; w; w = w->next) {
 		pthread_mutex_lock(&w->lock);
-		cancel_locked(w);
+		cancel_locked(p, w);
 		pthread_mutex_unlock(&w->lock);
 	}
 	while (p->all)
 		pthread_cond_wait(&p->all_gone, &p->all_lock);
+	p->kicker_stop = 1;
+	pthread_cond_signal(&p->kick);
 	pthread_mutex_unlock(&p->all_lock);
+	if (p->kicker_started)
+		pthread_join(p->kicker, NULL);
 
 	pthread_mutex_lock(&p->pool_lock);
 	p->stopping = 1;
@@ -395,5 +460,6 @@ void fs_waiters_free(struct fs_waiters *p)
 	pthread_mutex_destroy(&p->pool_lock);
 	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->threads_gone);
+	pthread_cond_destroy(&p->kick);
 	free(p);
 }
