@@ -6,15 +6,18 @@
  * fs/kinds.c).  ops.c is the FUSE operation table: it finds the kind of a
  * node (fs_kind_of) and forwards, with one shared default for what a kind
  * leaves out.  Around that:
- *   dir.c        the folders: lookup, listings, statfs, what is refused
+ *   dir.c        the folders: lookup, listings, statfs
  *   nodes.c      the node table of kinds whose objects have no number
  *   waiter.c     the pool that runs blocking operations off the workers
  *   reply_buf.c  scratch buffers for replies
- *   open_files.c every handle given out, dropped at exit
+ *   util.c       every handle given out (dropped at exit), entry and
+ *                reply helpers
  *   sem_names.c  names of semaphores seen, for listing hashed keys
  *   xattr.c      user.ipc.* attributes, from each kind's xattrs hook
+ *   limits.c     each folder's limits and usage (its dir_xattrs)
  *   perm.c       who may do what: the kernel's IPC rule, ownership, and
  *                running a create as the caller
+ *   passthrough.c  FUSE passthrough (libfuse >= 3.17): backing files
  *   main.c       options, the session, clean exit
  * All mutable state is in one struct fs_state, libfuse's userdata.
  *

@@ -209,10 +209,17 @@ static void log_func(enum fuse_log_level level, const char *fmt, va_list ap)
 static void show_help(const char *prog)
 {
 	printf("usage: %s [options] MOUNTPOINT\n\n"
-	       "Shows System V and POSIX shared memory and named semaphores "
-	       "as files:\n"
-	       "MOUNTPOINT/sysv/<key>, sysv/id/<shmid>, posix/<name>, "
-	       "sem/<name>.\n\n", prog);
+	       "Shows every live IPC object as a file:\n"
+	       "  sysv/<key>, sysv/id/<shmid>     System V shared memory\n"
+	       "  posix/<name>                    POSIX shared memory\n"
+	       "  sem/<name>                      named semaphores\n"
+	       "  sysv-sem/<key>, sysv-sem/id/<semid>   System V semaphore "
+	       "sets\n"
+	       "  posix-sem/<name>                POSIX named semaphores\n"
+	       "  sysv-msg/<key>, sysv-msg/id/<msqid>   System V message "
+	       "queues\n"
+	       "  posix-mq/<name>                 POSIX message queues\n"
+	       "(see man 8 ipcfs)\n\n", prog);
 	printf("ipcfs options:\n"
 	       "    -o sysv_size=BYTES     size of a SysV segment created "
 	       "without a size\n"
@@ -229,6 +236,10 @@ static void show_help(const char *prog)
 	       "%u); past either,\n"
 	       "                           a blocking operation fails with "
 	       "EBUSY\n"
+	       "    -o max_read=BYTES      largest read request the kernel "
+	       "sends\n"
+	       "    -o ro                  read-only: nothing can be written, "
+	       "created or removed\n"
 	       "    (default_permissions is always on; fstab-only options "
 	       "such as\n"
 	       "     auto, noauto, user, _netdev, nofail, defaults, "
