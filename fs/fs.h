@@ -10,6 +10,7 @@
  *   nodes.c      the node table of kinds whose objects have no number
  *   waiter.c     the pool that runs blocking operations off the workers
  *   reply_buf.c  scratch buffers for replies
+ *   node_file.c  open files of kinds with a fresh node per lookup
  *   open_files.c every handle given out, dropped at exit
  *   sem_names.c  names of semaphores seen, for listing hashed keys
  *   xattr.c      user.ipc.* attributes, from each kind's xattrs hook
@@ -247,6 +248,43 @@ void fs_reply_open(fuse_req_t req, struct fuse_file_info *fi,
                    struct fs_open *o);
 void fs_reply_create(fuse_req_t req, const struct fuse_entry_param *e,
                      struct fuse_file_info *fi, struct fs_open *o);
+/*
+ * node_file.c: the open file of a kind whose every lookup makes a fresh
+ * node (fs_node_new): a handle on the node, with what a read shows.
+ * close (or NULL) ends the file's use of the node's object, at release.
+ */
+struct fs_node;
+struct fs_file {
+	struct fs_open open;    /* first: dropped at exit if open */
+	struct fs_state *s;
+	struct fs_node *node;
+	void (*close)(struct fs_node *n);
+	pthread_mutex_t lock;   /* text, len, have_text */
+	char *text;             /* what a read at offset 0 took */
+	size_t len;
+	int have_text;
+};
+struct fs_file *fs_file_of(const struct fuse_file_info *fi);
+/* Opens a file of node n and replies (ENOMEM: close(n) first). */
+void fs_file_open(fuse_req_t req, struct fs_node *n,
+                  struct fuse_file_info *fi, void (*close)(struct fs_node *));
+/* A kind's release: frees the file. */
+void fs_file_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+/*
+ * Makes a node of kind k owning priv (freed by k->node_free on failure)
+ * and replies to a lookup (fi NULL) or a create (with a file of it).
+ */
+void fs_reply_node(fuse_req_t req, const struct fs_kind *k, const char *name,
+                   void *priv, const struct stat *attr,
+                   struct fuse_file_info *fi, void (*close)(struct fs_node *));
+/*
+ * Replies to a read: at offset 0 (look_unread: or if none was taken yet)
+ * look(node) gives a fresh malloc'd text; reads go on within it.
+ */
+void fs_file_read_text(fuse_req_t req, struct fs_file *f, size_t size,
+                       off_t off, int look_unread,
+                       int (*look)(struct fs_node *n, char **text,
+                                   size_t *len));
 /* Whether name is one of glibc's named semaphores in /dev/shm. */
 int fs_is_glibc_sem(const char *name);
 /*

@@ -36,21 +36,6 @@ struct msq_node {
 	long type;
 };
 
-struct msq_file {
-	struct fs_open open;    /* first: dropped at exit if open */
-	struct fs_state *s;
-	struct fs_node *node;
-	pthread_mutex_t lock;
-	void *snap;             /* plain name: the snapshot read at offset 0 */
-	size_t snap_len;
-	int have_snap;
-};
-
-static struct msq_file *file_of(const struct fuse_file_info *fi)
-{
-	return (struct msq_file *)(uintptr_t)fi->fh;
-}
-
 static struct msq_node *mn_of(struct fs_node *n)
 {
 	return n->priv;
@@ -160,69 +145,21 @@ static int node_stat(fuse_req_t req, fuse_ino_t ino, struct fs_node **np,
 	return fs_gone(ipcc_msq_stat(mn_of(n)->q, st));
 }
 
-static void file_free(struct msq_file *f)
-{
-	fs_open_del(f->s, &f->open);
-	pthread_mutex_destroy(&f->lock);
-	free(f->snap);
-	free(f);
-}
-
-static void drop_file(struct fs_open *o)
-{
-	file_free((struct msq_file *)o);
-}
-
-static struct msq_file *file_new(struct fs_state *s, struct fs_node *n)
-{
-	struct msq_file *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return NULL;
-	f->node = n;
-	f->s = s;
-	pthread_mutex_init(&f->lock, NULL);
-	fs_open_add(s, &f->open, drop_file);
-	return f;
-}
-
 /* Replies to a lookup (fi NULL) or a create with a new node for mn. */
 static void reply_new_node(fuse_req_t req, const char *name,
                            struct msq_node *mn, struct fuse_file_info *fi)
 {
-	struct fs_state *fs = fs_state_of(req);
-	struct fuse_entry_param e;
 	struct ipcc_msq_stat s;
-	struct msq_file *f;
-	struct fs_node *n;
+	struct stat st;
 	int err = fs_gone(ipcc_msq_stat(mn->q, &s));
 
-	if (err)
-		goto out_free;
-	n = fs_node_new(fs->nodes, &fs_kind_sysv_msg, name, mn);
-	if (!n) {
-		err = -ENOMEM;
-		goto out_free;
-	}
-	fs_entry_init(&e, n->id);
-	msq_to_stat(mn, &s, &e.attr);
-	if (!fi) {
-		if (fuse_reply_entry(req, &e) != 0)
-			fs_node_forget(fs->nodes, n->id, 1);
+	if (err) {
+		node_free(mn);
+		fuse_reply_err(req, -err);
 		return;
 	}
-	f = file_new(fs, n);
-	if (!f) {
-		fs_node_forget(fs->nodes, n->id, 1);
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	fs_reply_create(req, &e, fi, &f->open);
-	return;
-
-out_free:
-	node_free(mn);
-	fuse_reply_err(req, -err);
+	msq_to_stat(mn, &s, &st);
+	fs_reply_node(req, &fs_kind_sysv_msg, name, mn, &st, fi, NULL);
 }
 
 static void msg_lookup(fuse_req_t req, int by_id, const char *name)
@@ -383,7 +320,6 @@ out_err:
 static void msg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ipcc_msq_stat s;
-	struct msq_file *f;
 	struct fs_node *n;
 	int err = node_stat(req, ino, &n, &s);
 
@@ -399,55 +335,20 @@ static void msg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -err);
 		return;
 	}
-	f = file_new(fs_state_of(req), n);
-	if (!f) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	fs_reply_open(req, fi, &f->open);
+	fs_file_open(req, n, fi, NULL);
 }
 
 /* ---- the plain name: a snapshot, taking nothing ---------------------- */
 
-static void read_snapshot(fuse_req_t req, struct msq_file *f, size_t size,
-                          off_t off)
+/* The queue as it is now; at offset 0 (cat, a new pass of less). */
+static int snapshot(struct fs_node *n, char **text, size_t *len)
 {
-	struct fs_state *fs = f->s;
-	size_t len = 0;
-	void *copy = NULL;
-	int err = 0;
+	void *data = NULL;
+	int err = fs_gone(ipcc_msq_snapshot(mn_of(n)->q, &data, len));
 
-	pthread_mutex_lock(&f->lock);
-	/* at offset 0 (cat, a new pass of less): the queue as it is now */
-	if (off == 0 || !f->have_snap) {
-		void *data = NULL;
-		size_t n = 0;
-
-		err = fs_gone(ipcc_msq_snapshot(mn_of(f->node)->q, &data, &n));
-		if (!err) {
-			free(f->snap);
-			f->snap = data;
-			f->snap_len = n;
-			f->have_snap = 1;
-		}
-	}
-	if (!err && (uint64_t)off < f->snap_len) {
-		len = f->snap_len - (size_t)off;
-		if (len > size)
-			len = size;
-		copy = fs_buf_get(fs, len);
-		if (copy)
-			memcpy(copy, (char *)f->snap + off, len);
-		else
-			err = -ENOMEM;
-	}
-	/* f may be released as soon as the reply is out: not used after */
-	pthread_mutex_unlock(&f->lock);
-	if (err)
-		fuse_reply_err(req, -err);
-	else
-		fuse_reply_buf(req, copy, len);
-	fs_buf_put(fs, copy);
+	if (!err)
+		*text = data;
+	return err;
 }
 
 /* ---- streams: taking and sending, maybe blocking -------------------- */
@@ -548,7 +449,7 @@ static int start_job(fuse_req_t req, struct fs_node *node, int write,
 static void msg_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                      struct fuse_file_info *fi)
 {
-	struct msq_file *f = file_of(fi);
+	struct fs_file *f = fs_file_of(fi);
 	struct msq_node *mn = mn_of(f->node);
 	struct fs_state *fs = f->s;
 	long type = 0;
@@ -558,7 +459,7 @@ static void msg_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	(void)ino;
 	if (!mn->stream) {
-		read_snapshot(req, f, size, off < 0 ? 0 : off);
+		fs_file_read_text(req, f, size, off < 0 ? 0 : off, 1, snapshot);
 		return;
 	}
 	/* a message that is there is taken here, without a thread */
@@ -587,7 +488,7 @@ static void msg_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void msg_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
                       size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct msq_file *f = file_of(fi);
+	struct fs_file *f = fs_file_of(fi);
 	struct msq_node *mn = mn_of(f->node);
 	/* the plain name sends type 1; a stream its own type */
 	long type = mn->stream ? mn->type : 1;
@@ -605,14 +506,6 @@ static void msg_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		fuse_reply_err(req, -err);
 	else
 		fuse_reply_write(req, size);
-}
-
-static void msg_release(fuse_req_t req, fuse_ino_t ino,
-                        struct fuse_file_info *fi)
-{
-	(void)ino;
-	file_free(file_of(fi));
-	fuse_reply_err(req, 0);
 }
 
 static void msg_unlink(fuse_req_t req, int by_id, const char *name)
@@ -673,7 +566,7 @@ const struct fs_kind fs_kind_sysv_msg = {
 	.open = msg_open,
 	.read = msg_read,
 	.write = msg_write,
-	.release = msg_release,
+	.release = fs_file_release,
 	.xattrs = msg_xattrs,
 	.dir_xattrs = fs_dir_xattrs_msg,
 	.node_free = node_free,
