@@ -11,6 +11,7 @@
  *   waiter.c     the pool that runs blocking operations off the workers
  *   reply_buf.c  scratch buffers for replies
  *   node_file.c  open files of kinds with a fresh node per lookup
+ *   stream.c     queue files whose reads take and writes send messages
  *   open_files.c every handle given out, dropped at exit
  *   sem_names.c  names of semaphores seen, for listing hashed keys
  *   xattr.c      user.ipc.* attributes, from each kind's xattrs hook
@@ -285,6 +286,29 @@ void fs_file_read_text(fuse_req_t req, struct fs_file *f, size_t size,
                        off_t off, int look_unread,
                        int (*look)(struct fs_node *n, char **text,
                                    size_t *len));
+/*
+ * stream.c: reads that take one message and writes that send one, on a
+ * queue's stream file; what must wait runs on the waiter pool, and a
+ * message its reader cannot get goes back.  flags: IPCC_MSG_NOWAIT or 0.
+ */
+struct fs_stream_ops {
+	/* Takes a message into buf: its length or -errno; *tag for give_back. */
+	ssize_t (*take)(struct fs_node *n, void *buf, size_t size, long *tag,
+	                int flags, const struct ipcc_cancel *cancel);
+	int (*send)(struct fs_node *n, const void *buf, size_t size, int flags,
+	            const struct ipcc_cancel *cancel);
+	void (*give_back)(struct fs_node *n, const void *buf, size_t len,
+	                  long tag);
+	/* Optional: a blocked job's own use of the node's queue, and its end. */
+	int (*use)(struct fs_node *n);
+	void (*unuse)(struct fs_node *n);
+};
+void fs_stream_read(fuse_req_t req, struct fs_file *f, size_t size,
+                    const struct fuse_file_info *fi,
+                    const struct fs_stream_ops *ops);
+void fs_stream_write(fuse_req_t req, struct fs_file *f, const char *buf,
+                     size_t size, const struct fuse_file_info *fi,
+                     const struct fs_stream_ops *ops);
 /* Whether name is one of glibc's named semaphores in /dev/shm. */
 int fs_is_glibc_sem(const char *name);
 /*

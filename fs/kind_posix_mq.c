@@ -389,156 +389,66 @@ static int status(struct fs_node *n, char **text, size_t *len)
 	return 0;
 }
 
+static ssize_t stream_take(struct fs_node *n, void *buf, size_t size,
+                           long *tag, int flags,
+                           const struct ipcc_cancel *cancel)
+{
+	unsigned prio = 0;
+	ssize_t r = ipcc_mq_receive(mn_of(n)->q, buf, size, &prio, flags,
+	                            cancel);
+
+	*tag = prio;
+	return r;
+}
+
+static int stream_send(struct fs_node *n, const void *buf, size_t size,
+                       int flags, const struct ipcc_cancel *cancel)
+{
+	unsigned prio = mn_of(n)->stream ? mn_of(n)->prio : 0;
+
+	return ipcc_mq_send(mn_of(n)->q, buf, size, prio, flags, cancel);
+}
+
 /* A reader that cannot get its message: it goes back (see core). */
-static void reply_taken(fuse_req_t req, ipcc_mq *q, const void *buf,
-                        size_t len, unsigned prio, int waited)
+static void stream_give_back(struct fs_node *n, const void *buf,
+                             size_t len, long tag)
 {
-	/* after a wait, the reader may have been killed meanwhile */
-	if (fuse_req_interrupted(req) || (waited && fs_caller_dying(req))) {
-		ipcc_mq_give_back(q, buf, len, prio);
-		fuse_reply_err(req, EINTR);
-		return;
-	}
-	if (fuse_reply_buf(req, buf, len) != 0)
-		ipcc_mq_give_back(q, buf, len, prio);
+	ipcc_mq_give_back(mn_of(n)->q, buf, len, (unsigned)tag);
 }
 
-struct mq_job {
-	struct fs_job job;      /* first */
-	struct fs_state *s;
-	struct fs_node *node;
-	int write;
-	unsigned prio;
-	size_t size;
-	ssize_t got;
-	unsigned got_prio;
-	char data[];
-};
-
-static int job_run(struct fs_job *job, const struct ipcc_cancel *cancel)
+static int queue_use(struct fs_node *n)
 {
-	struct mq_job *j = (struct mq_job *)job;
-	ipcc_mq *q = mn_of(j->node)->q;
-
-	if (j->write)
-		return ipcc_mq_send(q, j->data, j->size, j->prio, 0, cancel);
-	j->got = ipcc_mq_receive(q, j->data, j->size, &j->got_prio, 0, cancel);
-	return j->got < 0 ? (int)j->got : 0;
-}
-
-static void job_reply(struct fs_job *job, fuse_req_t req, int result)
-{
-	struct mq_job *j = (struct mq_job *)job;
-
-	if (result)
-		fuse_reply_err(req, -result);
-	else if (j->write)
-		fuse_reply_write(req, j->size);
-	else
-		reply_taken(req, mn_of(j->node)->q, j->data, (size_t)j->got,
-		            j->got_prio, 1);
-}
-
-static void job_free(struct fs_job *job)
-{
-	struct mq_job *j = (struct mq_job *)job;
-
-	node_queue_put(mn_of(j->node));
-	fs_node_put(j->s->nodes, j->node);
-	free(j);
-}
-
-static int start_job(fuse_req_t req, struct fs_node *node, int write,
-                     unsigned prio, const char *buf, size_t size)
-{
-	struct fs_state *fs = fs_state_of(req);
-	struct mq_job *j = malloc(sizeof(*j) + (size ? size : 1));
 	ipcc_mq *q;
-	int err;
 
-	if (!j)
-		return -ENOMEM;
-	memset(j, 0, sizeof(*j));
-	j->job.run = job_run;
-	j->job.reply = job_reply;
-	j->job.free = job_free;
-	j->s = fs;
-	j->node = node;
-	j->write = write;
-	j->prio = prio;
-	j->size = size;
-	if (write && size)
-		memcpy(j->data, buf, size);
-	/* the job's own use of the queue (the file's is there already) */
-	err = node_queue_get(mn_of(node), &q);
-	if (err) {
-		free(j);
-		return err;
-	}
-	fs_node_hold(fs->nodes, node);
-	err = fs_job_start(req, &j->job);
-	if (err)
-		job_free(&j->job);
-	return err;
+	return node_queue_get(mn_of(n), &q);
 }
+
+static const struct fs_stream_ops stream_ops = {
+	.take = stream_take,
+	.send = stream_send,
+	.give_back = stream_give_back,
+	.use = queue_use,
+	.unuse = queue_close,
+};
 
 static void mq_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
 	struct fs_file *f = fs_file_of(fi);
-	struct mq_node *mn = mn_of(f->node);
-	struct fs_state *fs = f->s;
-	unsigned prio = 0;
-	ssize_t n;
-	void *buf;
-	int err;
 
 	(void)ino;
-	if (!mn->stream) {
+	if (!mn_of(f->node)->stream)
 		fs_file_read_text(req, f, size, off < 0 ? 0 : off, 1, status);
-		return;
-	}
-	buf = fs_buf_get(fs, size);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	n = ipcc_mq_receive(mn->q, buf, size, &prio, IPCC_MSG_NOWAIT, NULL);
-	if (n >= 0) {
-		reply_taken(req, mn->q, buf, (size_t)n, prio, 0);
-		fs_buf_put(fs, buf);
-		return;
-	}
-	fs_buf_put(fs, buf);
-	err = (int)n;
-	if (err == -EAGAIN && !(fi->flags & O_NONBLOCK)) {
-		err = start_job(req, f->node, 0, 0, NULL, size);
-		if (!err)
-			return;
-	}
-	fuse_reply_err(req, -err);
+	else
+		fs_stream_read(req, f, size, fi, &stream_ops);
 }
 
 static void mq_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
                      size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct fs_file *f = fs_file_of(fi);
-	struct mq_node *mn = mn_of(f->node);
-	unsigned prio = mn->stream ? mn->prio : 0;
-	int err;
-
 	(void)ino;
 	(void)off;
-	err = ipcc_mq_send(mn->q, buf, size, prio, IPCC_MSG_NOWAIT, NULL);
-	if (err == -EAGAIN && !(fi->flags & O_NONBLOCK)) {
-		err = start_job(req, f->node, 1, prio, buf, size);
-		if (!err)
-			return;
-	}
-	if (err)
-		fuse_reply_err(req, -err);
-	else
-		fuse_reply_write(req, size);
+	fs_stream_write(req, fs_file_of(fi), buf, size, fi, &stream_ops);
 }
 
 static void mq_unlink(fuse_req_t req, int by_id, const char *name)

@@ -353,159 +353,54 @@ static int snapshot(struct fs_node *n, char **text, size_t *len)
 
 /* ---- streams: taking and sending, maybe blocking -------------------- */
 
-/*
- * Replies with a message taken for a reader.  If the reader cannot get
- * it (gone, or interrupted meanwhile: it will not look at what it read),
- * the message goes back to the queue.
- */
-static void reply_taken(fuse_req_t req, ipcc_msq *q, const void *buf,
-                        size_t len, long type, int waited)
+static ssize_t stream_take(struct fs_node *n, void *buf, size_t size,
+                           long *tag, int flags,
+                           const struct ipcc_cancel *cancel)
 {
-	/* after a wait, the reader may have been killed meanwhile */
-	if (fuse_req_interrupted(req) || (waited && fs_caller_dying(req))) {
-		ipcc_msq_give_back(q, type, buf, len);
-		fuse_reply_err(req, EINTR);
-		return;
-	}
-	if (fuse_reply_buf(req, buf, len) != 0)
-		ipcc_msq_give_back(q, type, buf, len);
+	return ipcc_msq_receive(mn_of(n)->q, mn_of(n)->type, buf, size, tag,
+	                        flags, cancel);
 }
 
-/* One blocking read or write on the pool; holds its node meanwhile. */
-struct msq_job {
-	struct fs_job job;      /* first */
-	struct fs_state *s;
-	struct fs_node *node;
-	int write;
-	long type;
-	size_t size;            /* write: bytes to send; read: room */
-	ssize_t got;
-	long got_type;
-	char data[];
+static int stream_send(struct fs_node *n, const void *buf, size_t size,
+                       int flags, const struct ipcc_cancel *cancel)
+{
+	/* the plain name sends type 1; a stream its own type */
+	long type = mn_of(n)->stream ? mn_of(n)->type : 1;
+
+	return ipcc_msq_send(mn_of(n)->q, type, buf, size, flags, cancel);
+}
+
+/* at the queue's end, since msgsnd appends */
+static void stream_give_back(struct fs_node *n, const void *buf,
+                             size_t len, long tag)
+{
+	ipcc_msq_give_back(mn_of(n)->q, tag, buf, len);
+}
+
+static const struct fs_stream_ops stream_ops = {
+	.take = stream_take,
+	.send = stream_send,
+	.give_back = stream_give_back,
 };
-
-static int job_run(struct fs_job *job, const struct ipcc_cancel *cancel)
-{
-	struct msq_job *j = (struct msq_job *)job;
-	ipcc_msq *q = mn_of(j->node)->q;
-
-	if (j->write)
-		return ipcc_msq_send(q, j->type, j->data, j->size, 0, cancel);
-	j->got = ipcc_msq_receive(q, j->type, j->data, j->size, &j->got_type,
-	                          0, cancel);
-	return j->got < 0 ? (int)j->got : 0;
-}
-
-static void job_reply(struct fs_job *job, fuse_req_t req, int result)
-{
-	struct msq_job *j = (struct msq_job *)job;
-
-	/* a queue removed under a blocked call: EIDRM, as msgrcv says */
-	if (result)
-		fuse_reply_err(req, -result);
-	else if (j->write)
-		fuse_reply_write(req, j->size);
-	else
-		reply_taken(req, mn_of(j->node)->q, j->data, (size_t)j->got,
-		            j->got_type, 1);
-}
-
-static void job_free(struct fs_job *job)
-{
-	struct msq_job *j = (struct msq_job *)job;
-
-	fs_node_put(j->s->nodes, j->node);
-	free(j);
-}
-
-static int start_job(fuse_req_t req, struct fs_node *node, int write,
-                     long type, const char *buf, size_t size)
-{
-	struct fs_state *fs = fs_state_of(req);
-	struct msq_job *j = malloc(sizeof(*j) + (size ? size : 1));
-	int err;
-
-	if (!j)
-		return -ENOMEM;
-	memset(j, 0, sizeof(*j));
-	j->job.run = job_run;
-	j->job.reply = job_reply;
-	j->job.free = job_free;
-	j->s = fs;
-	j->node = node;
-	j->write = write;
-	j->type = type;
-	j->size = size;
-	if (write && size)
-		memcpy(j->data, buf, size);
-	/* the caller may be gone, and the kernel's lookups with it */
-	fs_node_hold(fs->nodes, node);
-	err = fs_job_start(req, &j->job);
-	if (err)
-		job_free(&j->job);
-	return err;
-}
 
 static void msg_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                      struct fuse_file_info *fi)
 {
 	struct fs_file *f = fs_file_of(fi);
-	struct msq_node *mn = mn_of(f->node);
-	struct fs_state *fs = f->s;
-	long type = 0;
-	ssize_t n;
-	void *buf;
-	int err;
 
 	(void)ino;
-	if (!mn->stream) {
+	if (!mn_of(f->node)->stream)
 		fs_file_read_text(req, f, size, off < 0 ? 0 : off, 1, snapshot);
-		return;
-	}
-	/* a message that is there is taken here, without a thread */
-	buf = fs_buf_get(fs, size);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	n = ipcc_msq_receive(mn->q, mn->type, buf, size, &type,
-	                     IPCC_MSG_NOWAIT, NULL);
-	if (n >= 0) {
-		reply_taken(req, mn->q, buf, (size_t)n, type, 0);
-		fs_buf_put(fs, buf);
-		return;
-	}
-	fs_buf_put(fs, buf);
-	err = (int)n;
-	if (err == -EAGAIN && !(fi->flags & O_NONBLOCK)) {
-		err = start_job(req, f->node, 0, mn->type, NULL, size);
-		if (!err)
-			return;         /* the pool replies */
-	}
-	fuse_reply_err(req, -err);
+	else
+		fs_stream_read(req, f, size, fi, &stream_ops);
 }
 
 static void msg_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
                       size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct fs_file *f = fs_file_of(fi);
-	struct msq_node *mn = mn_of(f->node);
-	/* the plain name sends type 1; a stream its own type */
-	long type = mn->stream ? mn->type : 1;
-	int err;
-
 	(void)ino;
 	(void)off;      /* messages, not contents: > and >> both work */
-	err = ipcc_msq_send(mn->q, type, buf, size, IPCC_MSG_NOWAIT, NULL);
-	if (err == -EAGAIN && !(fi->flags & O_NONBLOCK)) {
-		err = start_job(req, f->node, 1, type, buf, size);
-		if (!err)
-			return;
-	}
-	if (err)
-		fuse_reply_err(req, -err);
-	else
-		fuse_reply_write(req, size);
+	fs_stream_write(req, fs_file_of(fi), buf, size, fi, &stream_ops);
 }
 
 static void msg_unlink(fuse_req_t req, int by_id, const char *name)
