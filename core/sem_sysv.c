@@ -34,21 +34,23 @@ static int op_err(int err)
 	return (err == EINVAL || err == EIDRM) ? -EIDRM : -err;
 }
 
-int ipcc_sem_stat_raw(int semid, struct semid_ds *ds)
+/* the headers may lack it: then only IPC_STAT */
+#ifdef SEM_STAT_ANY
+#define STAT_ANY_CMD SEM_STAT_ANY
+#else
+#define STAT_ANY_CMD (-1)
+#endif
+
+static int sem_ctl(int semid, int cmd, void *ds)
 {
 	union ipcc_semun arg = { .buf = ds };
 
-	if (semctl(semid, 0, IPC_STAT, arg) == 0)
-		return 0;
-	if (errno != EACCES)
-		return -errno;
-#ifdef SEM_STAT_ANY
-	/* the table index is the id's low 15 (or, extended, 24) bits */
-	if (semctl(semid & 0x7fff, 0, SEM_STAT_ANY, arg) == semid ||
-	    semctl(semid & 0xffffff, 0, SEM_STAT_ANY, arg) == semid)
-		return 0;
-#endif
-	return -EACCES;
+	return semctl(semid, 0, cmd, arg);
+}
+
+int ipcc_sem_stat_raw(int semid, struct semid_ds *ds)
+{
+	return ipcc_sysv_stat(sem_ctl, STAT_ANY_CMD, semid, ds);
 }
 
 void ipcc_sem_fill_stat(int semid, const struct semid_ds *ds,
