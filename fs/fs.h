@@ -12,6 +12,7 @@
  *   reply_buf.c  scratch buffers for replies
  *   node_file.c  open files of kinds with a fresh node per lookup
  *   stream.c     queue files whose reads take and writes send messages
+ *   sysv_ids.c   System V names: by key, and by id in id/
  *   open_files.c every handle given out, dropped at exit
  *   sem_names.c  names of semaphores seen, for listing hashed keys
  *   xattr.c      user.ipc.* attributes, from each kind's xattrs hook
@@ -309,6 +310,15 @@ void fs_stream_read(fuse_req_t req, struct fs_file *f, size_t size,
 void fs_stream_write(fuse_req_t req, struct fs_file *f, const char *buf,
                      size_t size, const struct fuse_file_info *fi,
                      const struct fs_stream_ops *ops);
+/*
+ * sysv_ids.c: a System V object's name, by key in the kind's folder or by
+ * id in its id/.  parse: 0 and *id (by_id) or *key, else -ENOENT.
+ * list_name: 1 and the name to list, or 0 (IPC_PRIVATE: by id only).
+ */
+#define FS_SYSV_NAME_MAX 32
+int fs_sysv_parse(int by_id, const char *name, key_t *key, int *id);
+int fs_sysv_list_name(int by_id, key_t key, int id,
+                      char name[FS_SYSV_NAME_MAX]);
 /* Whether name is one of glibc's named semaphores in /dev/shm. */
 int fs_is_glibc_sem(const char *name);
 /*

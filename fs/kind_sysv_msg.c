@@ -109,16 +109,11 @@ static int resolve(int by_id, const char *name, struct msq_node **out)
 
 	if (stream < 0)
 		return stream;
-	if (by_id) {
-		if (ipcc_id_parse(base, &msqid) != 0)
-			return -ENOENT;
-	} else {
-		if (ipcc_key_parse(base, &key) != 0)
-			return -ENOENT;
+	err = fs_sysv_parse(by_id, base, &key, &msqid);
+	if (!err && !by_id)
 		err = ipcc_msq_find(key, &msqid);
-		if (err)
-			return err;
-	}
+	if (err)
+		return err;
 	mn = calloc(1, sizeof(*mn));
 	if (!mn)
 		return -ENOMEM;
@@ -178,7 +173,7 @@ static int msg_list(struct fs_state *fs, struct fs_dirbuf *d, int by_id)
 	static const struct msq_node plain = { NULL, 0, 0 };
 	struct ipcc_msq_stat s;
 	ipcc_msq_iter *it;
-	char name[32];
+	char name[FS_SYSV_NAME_MAX];
 	int r, err = 0;
 
 	(void)fs;
@@ -186,13 +181,8 @@ static int msg_list(struct fs_state *fs, struct fs_dirbuf *d, int by_id)
 	if (r)
 		return r;
 	while ((r = ipcc_msq_iter_next(it, &s)) > 0) {
-		if (by_id) {
-			snprintf(name, sizeof(name), "%d", s.msqid);
-		} else {
-			if (s.key == 0)      /* IPC_PRIVATE: by id only */
-				continue;
-			ipcc_key_format(s.key, name);
-		}
+		if (!fs_sysv_list_name(by_id, s.key, s.msqid, name))
+			continue;
 		err = fs_dirbuf_add(d, name, stino(&plain, s.msqid), S_IFREG);
 		if (err)
 			break;

@@ -84,15 +84,12 @@ static struct ssem_node *priv_new(ipcc_semset *set, int creating)
 static int resolve(int by_id, const char *name, ipcc_semset **out)
 {
 	key_t key;
-	int semid;
+	int semid, err = fs_sysv_parse(by_id, name, &key, &semid);
 
-	if (!by_id) {
-		if (ipcc_key_parse(name, &key) != 0)
-			return -ENOENT;
+	if (err)
+		return err;
+	if (!by_id)
 		return ipcc_semset_open_key(key, out);
-	}
-	if (ipcc_id_parse(name, &semid) != 0)
-		return -ENOENT;
 	return ipcc_semset_open_id(semid, out);
 }
 
@@ -151,7 +148,7 @@ static int ssem_list(struct fs_state *fs, struct fs_dirbuf *d, int by_id)
 {
 	ipcc_semset_iter *it;
 	struct ipcc_semset_stat s;
-	char name[32];
+	char name[FS_SYSV_NAME_MAX];
 	int r, err = 0;
 
 	(void)fs;
@@ -159,14 +156,8 @@ static int ssem_list(struct fs_state *fs, struct fs_dirbuf *d, int by_id)
 	if (r)
 		return r;
 	while ((r = ipcc_semset_iter_next(it, &s)) > 0) {
-		if (by_id) {
-			snprintf(name, sizeof(name), "%d", s.semid);
-		} else {
-			/* IPC_PRIVATE sets have no key name: id/ only */
-			if (s.key == 0)
-				continue;
-			ipcc_key_format(s.key, name);
-		}
+		if (!fs_sysv_list_name(by_id, s.key, s.semid, name))
+			continue;
 		err = fs_dirbuf_add(d, name, stino(s.semid), S_IFREG);
 		if (err)
 			break;
