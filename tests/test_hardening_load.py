@@ -81,6 +81,39 @@ def unexpected_errors(stderr):
             if line.strip() and not VANISHED.search(line)]
 
 
+def finish_stress(m, stress, loops, seconds, shm_before=None,
+                  shm_prefixes=('stress-ng',)):
+    """Waits for stress-ng and the loops run beside it, removes what
+    stress-ng left in /dev/shm (its own to remove; make sure), and checks
+    that the daemon lived and every run succeeded without unexpected
+    errors.  Returns the operations counted by each loop and stress-ng's
+    output (stderr, then stdout)."""
+    timeout = seconds + 60
+    s_out, s_err = stress.communicate(timeout=timeout)
+    results = {}
+    for what, proc in loops.items():
+        out, err = proc.communicate(timeout=timeout)
+        results[what] = (proc.returncode, out.decode(),
+                         err.decode(errors='replace'))
+    if shm_before is not None:
+        for n in set(os.listdir('/dev/shm')) - shm_before:
+            if n.startswith(shm_prefixes):
+                try:
+                    os.unlink('/dev/shm/' + n)
+                except FileNotFoundError:
+                    pass
+    assert m.alive(), 'daemon died:\n' + m.stderr()
+    assert stress.returncode == 0, (s_out, s_err)
+    ops = {}
+    for what, (rc, out, err) in results.items():
+        bad = unexpected_errors(err)
+        assert rc == 0 and not bad, '%s: exit %d, errors:\n%s' % (
+            what, rc, '\n'.join(bad[:20]))
+        ops[what] = int(out.strip().splitlines()[-1])
+        assert ops[what] > 0, what
+    return ops, s_err.decode() + s_out.decode()
+
+
 def test_stress_ng_beside_ls_cat_post(ns_mount_factory, ipc, procs):
     if not have_stress_ng():
         pytest.skip('stress-ng is not installed')
@@ -109,34 +142,11 @@ def test_stress_ng_beside_ls_cat_post(ns_mount_factory, ipc, procs):
         'cat': procs.sh(CAT_LOOP % (STRESS_SECONDS, p, p, p)),
         'echo post/wait': procs.sh(SEM_LOOP % (STRESS_SECONDS, semp, semp)),
     }
-    timeout = STRESS_SECONDS + 60
-    s_out, s_err = stress.communicate(timeout=timeout)
-    results = {}
-    for what, proc in loops.items():
-        out, err = proc.communicate(timeout=timeout)
-        results[what] = (proc.returncode, out.decode(),
-                         err.decode(errors='replace'))
-    # stress-ng's POSIX objects are its own to remove; make sure.
-    for n in set(os.listdir('/dev/shm')) - shm_before:
-        if n.startswith('stress-ng'):
-            try:
-                os.unlink('/dev/shm/' + n)
-            except FileNotFoundError:
-                pass
-    assert m.alive(), 'daemon died:\n' + m.stderr()
-    assert stress.returncode == 0, (s_out, s_err)
-    ops = {}
-    for what, (rc, out, err) in results.items():
-        bad = unexpected_errors(err)
-        assert rc == 0 and not bad, '%s: exit %d, errors:\n%s' % (
-            what, rc, '\n'.join(bad[:20]))
-        ops[what] = int(out.strip().splitlines()[-1])
-        assert ops[what] > 0, what
+    ops, s_text = finish_stress(m, stress, loops, STRESS_SECONDS, shm_before)
     assert util.read_file(semp) == b'0\n'
     after = wait_back_to_baseline(m.pid, base)
     bogo = sum(int(x) for x in re.findall(
-        r'\] (?:shm-sysv|shm|sem-sysv)\s+(\d+)\s', s_err.decode() +
-        s_out.decode()))
+        r'\] (?:shm-sysv|shm|sem-sysv)\s+(\d+)\s', s_text))
     record('load operations', sum(ops.values()) + bogo)
     record('load seconds', STRESS_SECONDS)
     print('load: %d s, ops %r, stress-ng bogo ops %d, daemon %r -> %r'
@@ -260,22 +270,7 @@ def test_stress_ng_msg_mq_beside_loops(ns_mount_factory, ipc, procs):  # noqa: F
         'sysv stream': procs.sh(MSG_STREAM_LOOP % (STRESS_SECONDS, sq, sq)),
         'mq stream': procs.sh(MSG_STREAM_LOOP % (STRESS_SECONDS, pq, pq)),
     }
-    timeout = STRESS_SECONDS + 60
-    s_out, s_err = stress.communicate(timeout=timeout)
-    results = {}
-    for what, proc in loops.items():
-        out, err = proc.communicate(timeout=timeout)
-        results[what] = (proc.returncode, out.decode(),
-                         err.decode(errors='replace'))
-    assert m.alive(), 'daemon died:\n' + m.stderr()
-    assert stress.returncode == 0, (s_out, s_err)
-    ops = {}
-    for what, (rc, out, err) in results.items():
-        bad = unexpected_errors(err)
-        assert rc == 0 and not bad, '%s: exit %d, errors:\n%s' % (
-            what, rc, '\n'.join(bad[:20]))
-        ops[what] = int(out.strip().splitlines()[-1])
-        assert ops[what] > 0, what
+    ops, s_text = finish_stress(m, stress, loops, STRESS_SECONDS)
     # looking took nothing
     assert util.read_file(canary_s) == canary_s_bytes
     assert util.read_file(canary_p).startswith(b'QSIZE:27 ')
@@ -283,7 +278,7 @@ def test_stress_ng_msg_mq_beside_loops(ns_mount_factory, ipc, procs):  # noqa: F
         os.unlink(q)
     after = wait_back_to_baseline(m.pid, base)
     bogo = sum(int(x) for x in re.findall(
-        r'\] (?:msg|mq)\s+(\d+)\s', s_err.decode() + s_out.decode()))
+        r'\] (?:msg|mq)\s+(\d+)\s', s_text))
     record('load operations', sum(ops.values()) + bogo)
     print('msg load: %d s, ops %r, stress-ng bogo ops %d, daemon %r -> %r'
           % (STRESS_SECONDS, ops, bogo, base, after))
@@ -503,28 +498,8 @@ def test_stress_ng_sem_beside_sysv_sem_posix_sem(ns_mount_factory, ipc,  # noqa:
         'echo post/wait': procs.sh(SEMSET_POST_LOOP % (
             seconds, setp, setp, psemp, psemp)),
     }
-    timeout = seconds + 60
-    s_out, s_err = stress.communicate(timeout=timeout)
-    results = {}
-    for what, proc in loops.items():
-        out, err = proc.communicate(timeout=timeout)
-        results[what] = (proc.returncode, out.decode(),
-                         err.decode(errors='replace'))
-    for n in set(os.listdir('/dev/shm')) - shm_before:
-        if n.startswith('stress-ng') or n.startswith('sem.stress-ng'):
-            try:
-                os.unlink('/dev/shm/' + n)
-            except FileNotFoundError:
-                pass
-    assert m.alive(), 'daemon died:\n' + m.stderr()
-    assert stress.returncode == 0, (s_out, s_err)
-    ops = {}
-    for what, (rc, out, err) in results.items():
-        bad = unexpected_errors(err)
-        assert rc == 0 and not bad, '%s: exit %d, errors:\n%s' % (
-            what, rc, '\n'.join(bad[:20]))
-        ops[what] = int(out.strip().splitlines()[-1])
-        assert ops[what] > 0, what
+    ops, _ = finish_stress(m, stress, loops, seconds, shm_before,
+                           ('stress-ng', 'sem.stress-ng'))
     assert util.read_file(setp) == b'0\n0\n0\n'
     assert util.read_file(psemp) == b'0\n'
     wait_back_to_baseline(m.pid, base)
