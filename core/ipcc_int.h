@@ -93,14 +93,29 @@ typedef int ipcc_sysv_get_fn(key_t key, int flags, void *arg);
 int ipcc_sysv_create_or_open(ipcc_sysv_get_fn *get, void *arg, key_t key,
                              int create_flags, int excl, int *id,
                              int *created);
-/* The kind's xxxctl(id, cmd, ds): 0 / an id, or -1 with errno set. */
+/*
+ * The kind's xxxctl(id, cmd, ds): 0 / an id, or -1 with errno set.  Two
+ * commands stand for the kind's own: IPCC_SYSV_STAT_IDX (XXX_STAT, by
+ * table index) and IPCC_SYSV_STAT_ANY (XXX_STAT_ANY, which needs no read
+ * permission; EINVAL where the headers lack it).
+ */
+#define IPCC_SYSV_STAT_IDX (-1)
+#define IPCC_SYSV_STAT_ANY (-2)
 typedef int ipcc_sysv_ctl_fn(int id, int cmd, void *ds);
 /*
- * IPC_STAT of id, falling back after EACCES on the kind's *_STAT_ANY
- * command any_cmd (-1 where the headers lack it), which needs no read
- * permission: 0, or IPC_STAT's -errno.
+ * IPC_STAT of id, falling back after EACCES on IPCC_SYSV_STAT_ANY: 0, or
+ * IPC_STAT's -errno.
  */
-int ipcc_sysv_stat(ipcc_sysv_ctl_fn *ctl, int any_cmd, int id, void *ds);
+int ipcc_sysv_stat(ipcc_sysv_ctl_fn *ctl, int id, void *ds);
+
+/*
+ * The kernel table's next used slot from *idx up to max_idx (STAT_IDX,
+ * else STAT_ANY after EACCES): its id with ds filled, or -1 at the end.
+ */
+int ipcc_sysv_walk(ipcc_sysv_ctl_fn *ctl, int *idx, int max_idx, void *ds);
+/* The kinds' ctl functions (msgctl, shmctl; semctl in sem_sysv.h). */
+int ipcc_msq_ctl(int msqid, int cmd, void *ds);
+int ipcc_shm_ctl(int shmid, int cmd, void *ds);
 
 /* The layout of our own C library's sem_t (IPCC_SEM_LAYOUT_*). */
 #ifdef __GLIBC__

@@ -56,16 +56,20 @@ static int gone_to(int err, int as)
 	return (err == EINVAL || err == EIDRM) ? -as : -err;
 }
 
-/* the headers may lack it: then only IPC_STAT */
-#ifdef MSG_STAT_ANY
-#define STAT_ANY_CMD MSG_STAT_ANY
-#else
-#define STAT_ANY_CMD (-1)
-#endif
 
-static int msq_ctl(int msqid, int cmd, void *ds)
+int ipcc_msq_ctl(int id, int cmd, void *ds)
 {
-	return msgctl(msqid, cmd, ds);
+	if (cmd == IPCC_SYSV_STAT_IDX) {
+		cmd = MSG_STAT;
+	} else if (cmd == IPCC_SYSV_STAT_ANY) {
+#ifdef MSG_STAT_ANY
+		cmd = MSG_STAT_ANY;
+#else
+		errno = EINVAL;
+		return -1;
+#endif
+	}
+	return msgctl(id, cmd, ds);
 }
 
 /* 0, -ENOENT if no such queue, or another -errno. */
@@ -75,7 +79,7 @@ static int stat_raw(int msqid, struct msqid_ds *ds)
 
 	if (msqid < 0)
 		return -ENOENT;
-	err = ipcc_sysv_stat(msq_ctl, STAT_ANY_CMD, msqid, ds);
+	err = ipcc_sysv_stat(ipcc_msq_ctl, msqid, ds);
 	return err ? gone_to(-err, ENOENT) : 0;
 }
 

@@ -34,23 +34,27 @@ static int op_err(int err)
 	return (err == EINVAL || err == EIDRM) ? -EIDRM : -err;
 }
 
-/* the headers may lack it: then only IPC_STAT */
-#ifdef SEM_STAT_ANY
-#define STAT_ANY_CMD SEM_STAT_ANY
-#else
-#define STAT_ANY_CMD (-1)
-#endif
 
-static int sem_ctl(int semid, int cmd, void *ds)
+int ipcc_sem_ctl(int id, int cmd, void *ds)
 {
 	union ipcc_semun arg = { .buf = ds };
 
-	return semctl(semid, 0, cmd, arg);
+	if (cmd == IPCC_SYSV_STAT_IDX) {
+		cmd = SEM_STAT;
+	} else if (cmd == IPCC_SYSV_STAT_ANY) {
+#ifdef SEM_STAT_ANY
+		cmd = SEM_STAT_ANY;
+#else
+		errno = EINVAL;
+		return -1;
+#endif
+	}
+	return semctl(id, 0, cmd, arg);
 }
 
 int ipcc_sem_stat_raw(int semid, struct semid_ds *ds)
 {
-	return ipcc_sysv_stat(sem_ctl, STAT_ANY_CMD, semid, ds);
+	return ipcc_sysv_stat(ipcc_sem_ctl, semid, ds);
 }
 
 void ipcc_sem_fill_stat(int semid, const struct semid_ds *ds,

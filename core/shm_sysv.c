@@ -26,16 +26,20 @@ static int gone_to(int err, int as)
 	return (err == EINVAL || err == EIDRM) ? -as : -err;
 }
 
-/* the headers may lack it: then only IPC_STAT */
-#ifdef SHM_STAT_ANY
-#define STAT_ANY_CMD SHM_STAT_ANY
-#else
-#define STAT_ANY_CMD (-1)
-#endif
 
-static int shm_ctl(int shmid, int cmd, void *ds)
+int ipcc_shm_ctl(int id, int cmd, void *ds)
 {
-	return shmctl(shmid, cmd, ds);
+	if (cmd == IPCC_SYSV_STAT_IDX) {
+		cmd = SHM_STAT;
+	} else if (cmd == IPCC_SYSV_STAT_ANY) {
+#ifdef SHM_STAT_ANY
+		cmd = SHM_STAT_ANY;
+#else
+		errno = EINVAL;
+		return -1;
+#endif
+	}
+	return shmctl(id, cmd, ds);
 }
 
 /* IPC_STAT that also works on segments we may not read: 0 or -errno. */
@@ -45,7 +49,7 @@ static int stat_raw(int shmid, struct shmid_ds *ds)
 
 	if (shmid < 0)
 		return -ENOENT;
-	err = ipcc_sysv_stat(shm_ctl, STAT_ANY_CMD, shmid, ds);
+	err = ipcc_sysv_stat(ipcc_shm_ctl, shmid, ds);
 	return err ? gone_to(-err, ENOENT) : 0;
 }
 

@@ -1,7 +1,8 @@
 /*
  * What the System V kinds (segments, queues, semaphore sets) share: the
- * create-or-open by key, and IPC_STAT with the *_STAT_ANY fallback.  The
- * kind's own syscall comes in as a small function (see ipcc_int.h).
+ * create-or-open by key, IPC_STAT with the *_STAT_ANY fallback, and the
+ * walk of the kernel's table.  The kind's own syscall comes in as a small
+ * function (see ipcc_int.h).
  */
 #include <errno.h>
 #include <sys/ipc.h>
@@ -40,7 +41,7 @@ int ipcc_sysv_create_or_open(ipcc_sysv_get_fn *get, void *arg, key_t key,
 	return -EAGAIN;
 }
 
-int ipcc_sysv_stat(ipcc_sysv_ctl_fn *ctl, int any_cmd, int id, void *ds)
+int ipcc_sysv_stat(ipcc_sysv_ctl_fn *ctl, int id, void *ds)
 {
 	static const unsigned shifts[] = { 15, 24 };
 
@@ -53,9 +54,23 @@ int ipcc_sysv_stat(ipcc_sysv_ctl_fn *ctl, int any_cmd, int id, void *ds)
 	 * table index: the id's low 15 bits (24 with ipcmni_extend).  The id
 	 * it answers with tells whether we found ours.
 	 */
-	for (size_t i = 0; any_cmd >= 0 && i < sizeof(shifts) / sizeof(*shifts);
-	     i++)
-		if (ctl(id & ((1 << shifts[i]) - 1), any_cmd, ds) == id)
+	for (size_t i = 0; i < sizeof(shifts) / sizeof(*shifts); i++)
+		if (ctl(id & ((1 << shifts[i]) - 1), IPCC_SYSV_STAT_ANY, ds) == id)
 			return 0;
 	return -EACCES;
+}
+
+int ipcc_sysv_walk(ipcc_sysv_ctl_fn *ctl, int *idx, int max_idx, void *ds)
+{
+	while (*idx <= max_idx) {
+		int i = (*idx)++;
+		int id = ctl(i, IPCC_SYSV_STAT_IDX, ds);
+
+		if (id < 0 && errno == EACCES)
+			id = ctl(i, IPCC_SYSV_STAT_ANY, ds);
+		if (id >= 0)
+			return id;
+		/* a free slot, or removed meanwhile */
+	}
+	return -1;
 }
