@@ -5,7 +5,6 @@
  * an `echo post` from another shell, which therefore gets another inode.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
