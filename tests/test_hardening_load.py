@@ -38,38 +38,34 @@ def have_stress_ng():
                           stdout=subprocess.DEVNULL).returncode == 0
 
 
+def timed_loop(body):
+    """A shell loop: body, again and again for %d seconds (the first
+    argument), then how many rounds it counted in n."""
+    return ('\nend=$(( $(date +%%s) + %d )); n=0\n'
+            'while [ "$(date +%%s)" -lt "$end" ]; do' + body +
+            'done\necho "$n"\n')
+
+
 # Each loop prints its count of operations on its last line; errors go to
 # stderr as the tools print them.
-LS_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+LS_LOOP = timed_loop(r'''
     ls -l %s/sysv %s/sysv/id %s/posix %s/sem > /dev/null
     n=$((n + 1))
-done
-echo "$n"
-'''
+''')
 
-CAT_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+CAT_LOOP = timed_loop(r'''
     for f in %s/sysv/0x* %s/posix/* %s/sem/*; do
         [ -e "$f" ] || continue
         head -c 65536 "$f" > /dev/null
         n=$((n + 1))
     done
-done
-echo "$n"
-'''
+''')
 
-SEM_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+SEM_LOOP = timed_loop(r'''
     echo post > %s || exit 1
     echo wait >> %s || exit 1
     n=$((n + 2))
-done
-echo "$n"
-'''
+''')
 
 # What a tool prints for an object that vanished between its readdir and
 # its stat/open/read.
@@ -194,48 +190,32 @@ def test_many_waiters_released_by_posts(mnt, ipc, procs):
 
 
 # Message queues: loops over the mount beside stress-ng's own queues.
-MSG_LS_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+MSG_LS_LOOP = timed_loop(r'''
     ls -l %s/sysv-msg %s/sysv-msg/id %s/posix-mq > /dev/null
     n=$((n + 1))
-done
-echo "$n"
-'''
+''')
 
 # Reading every plain name: snapshots and status lines, never blocking.
-MSG_CAT_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+MSG_CAT_LOOP = timed_loop(r'''
     for f in %s/sysv-msg/0x* %s/sysv-msg/id/* %s/posix-mq/*; do
         [ -e "$f" ] || continue
         cat "$f" > /dev/null
         n=$((n + 1))
     done
-done
-echo "$n"
-'''
+''')
 
-MSG_GREP_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+MSG_GREP_LOOP = timed_loop(r'''
     # its status says whether a file vanished: stderr tells which
     grep -r -c canary %s/sysv-msg %s/posix-mq > /dev/null
     n=$((n + 1))
-done
-echo "$n"
-'''
+''')
 
 # One message sent, then taken through the stream (one read(2) each).
-MSG_STREAM_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+MSG_STREAM_LOOP = timed_loop(r'''
     echo "m $n" > %s || exit 1
     [ "$(dd if=%s@0 bs=65536 count=1 status=none)" = "m $n" ] || exit 1
     n=$((n + 2))
-done
-echo "$n"
-'''
+''')
 
 
 def test_stress_ng_msg_mq_beside_loops(ns_mount_factory, ipc, procs):  # noqa: F811,E501
@@ -436,38 +416,26 @@ def test_waiter_bound_bad_option(scratch_dir, opt):
 # sysv-sem/ and posix-sem/ under stress-ng's semaphore load (short form)
 # ------------------------------------------------------------------
 
-SEMSET_LS_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+SEMSET_LS_LOOP = timed_loop(r'''
     ls -l %s/sysv-sem %s/sysv-sem/id %s/posix-sem > /dev/null
     n=$((n + 1))
-done
-echo "$n"
-'''
+''')
 
-SEMSET_CAT_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+SEMSET_CAT_LOOP = timed_loop(r'''
     for f in %s/sysv-sem/0x* %s/sysv-sem/id/* %s; do
         [ -e "$f" ] || continue
         cat "$f" > /dev/null
         n=$((n + 1))
     done
-done
-echo "$n"
-'''
+''')
 
-SEMSET_POST_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+SEMSET_POST_LOOP = timed_loop(r'''
     printf "0:post\n2:post 2\n" > %s || exit 1
     printf "2:wait 2\n0:wait\n" >> %s || exit 1
     echo post > %s || exit 1
     echo wait >> %s || exit 1
     n=$((n + 4))
-done
-echo "$n"
-'''
+''')
 
 
 def test_stress_ng_sem_beside_sysv_sem_posix_sem(ns_mount_factory, ipc,  # noqa: F811
