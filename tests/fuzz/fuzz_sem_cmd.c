@@ -178,27 +178,12 @@ static void run(const char *buf, size_t len)
 	rc = parse(ipcc_sem_cmd_parse, buf, len, IPCC_SEM_CMD_MAX, &cmds,
 	           &count);
 
-	FUZZ_CHECK(rc == 0 || rc == -EINVAL || rc == -ERANGE,
-	           "rc %d (len %zu)", rc, len);
-	if (rc != 0) {
-		FUZZ_CHECK(count == SENTINEL, "failed with %d but set count %zu",
-		           rc, count);
-	} else {
-		FUZZ_CHECK(count >= 1 && count <= IPCC_SEM_CMD_MAX,
-		           "success with count %zu", count);
-		for (size_t i = 0; i < count; i++)
-			check_cmd(&cmds[i], i);
-	}
-	if (!m.loose)
-		FUZZ_CHECK(fuzz_rc_matches(m.rc, rc), "rc %d, model %d (len %zu)",
-		           rc, m.rc, len);
-	else if (m.rc != 0)
-		FUZZ_CHECK(rc != 0, "success, model %d (len %zu)", m.rc, len);
-	if (rc == 0 && m.rc == 0 && !m.loose) {
-		FUZZ_CHECK(count == m.count, "count %zu, model %zu", count, m.count);
+	check_answer(rc, count, len);
+	for (size_t i = 0; rc == 0 && i < count; i++)
+		check_cmd(&cmds[i], i);
+	if (check_model(rc, count, m.rc, m.loose, m.count, len))
 		for (size_t i = 0; i < count; i++)
 			check_same(&cmds[i], &m.cmds[i], i);
-	}
 
 	/* A smaller array: all or nothing, same answer when it fits. */
 	small_rc = parse(ipcc_sem_cmd_parse, buf, len, 2, &small,

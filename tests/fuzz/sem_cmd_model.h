@@ -106,4 +106,36 @@ static int parse(parse_fn *fn, const char *buf, size_t len, size_t max,
 	return fn(buf, len, *cmds, max, count);
 }
 
+/* An answer the header allows: a failure leaves count alone. */
+static void check_answer(int rc, size_t count, size_t len)
+{
+	FUZZ_CHECK(rc == 0 || rc == -EINVAL || rc == -ERANGE,
+	           "rc %d (len %zu)", rc, len);
+	if (rc != 0)
+		FUZZ_CHECK(count == SENTINEL, "failed with %d but set count %zu",
+		           rc, count);
+	else
+		FUZZ_CHECK(count >= 1 && count <= IPCC_SEM_CMD_MAX,
+		           "success with count %zu", count);
+}
+
+/*
+ * The model's answer, where it is sure (not loose).  Returns whether the
+ * commands are then to be compared with the model's, one by one.
+ */
+static int check_model(int rc, size_t count, int m_rc, int m_loose,
+                       size_t m_count, size_t len)
+{
+	if (!m_loose)
+		FUZZ_CHECK(fuzz_rc_matches(m_rc, rc), "rc %d, model %d (len %zu)",
+		           rc, m_rc, len);
+	else if (m_rc != 0)
+		FUZZ_CHECK(rc != 0, "success, model %d (len %zu)", m_rc, len);
+	if (rc == 0 && m_rc == 0 && !m_loose) {
+		FUZZ_CHECK(count == m_count, "count %zu, model %zu", count, m_count);
+		return 1;
+	}
+	return 0;
+}
+
 #endif /* SEM_CMD_MODEL_H */
