@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "ipcc.h"
 #include "platform.h"
@@ -77,6 +78,44 @@ int ipcc_ptab_octal(const char *s, unsigned *v);
  * else /dev/shm opened once), or a negative errno.  Never closed.
  */
 int ipcc_shm_dir_fd(void);
+
+/*
+ * sysv_ipc.c: the System V kinds' shared mechanics.  A get function is the
+ * kind's xxxget with its other arguments in arg: flags 0 opens an existing
+ * key; it answers the id, or -1 with errno set.
+ */
+typedef int ipcc_sysv_get_fn(key_t key, int flags, void *arg);
+/*
+ * Creates key's object exclusively (IPC_CREAT | IPC_EXCL | create_flags),
+ * else, unless excl, opens the existing one: 0 with *id and *created (may
+ * be NULL), or -errno (-EAGAIN if it kept vanishing in between).
+ */
+int ipcc_sysv_create_or_open(ipcc_sysv_get_fn *get, void *arg, key_t key,
+                             int create_flags, int excl, int *id,
+                             int *created);
+/*
+ * The kind's xxxctl(id, cmd, ds): 0 / an id, or -1 with errno set.  Two
+ * commands stand for the kind's own: IPCC_SYSV_STAT_IDX (XXX_STAT, by
+ * table index) and IPCC_SYSV_STAT_ANY (XXX_STAT_ANY, which needs no read
+ * permission; EINVAL where the headers lack it).
+ */
+#define IPCC_SYSV_STAT_IDX (-1)
+#define IPCC_SYSV_STAT_ANY (-2)
+typedef int ipcc_sysv_ctl_fn(int id, int cmd, void *ds);
+/*
+ * IPC_STAT of id, falling back after EACCES on IPCC_SYSV_STAT_ANY: 0, or
+ * IPC_STAT's -errno.
+ */
+int ipcc_sysv_stat(ipcc_sysv_ctl_fn *ctl, int id, void *ds);
+
+/*
+ * The kernel table's next used slot from *idx up to max_idx (STAT_IDX,
+ * else STAT_ANY after EACCES): its id with ds filled, or -1 at the end.
+ */
+int ipcc_sysv_walk(ipcc_sysv_ctl_fn *ctl, int *idx, int max_idx, void *ds);
+/* The kinds' ctl functions (msgctl, shmctl; semctl in sem_sysv.h). */
+int ipcc_msq_ctl(int msqid, int cmd, void *ds);
+int ipcc_shm_ctl(int shmid, int cmd, void *ds);
 
 /* The layout of our own C library's sem_t (IPCC_SEM_LAYOUT_*). */
 #ifdef __GLIBC__

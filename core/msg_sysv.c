@@ -56,37 +56,31 @@ static int gone_to(int err, int as)
 	return (err == EINVAL || err == EIDRM) ? -as : -err;
 }
 
-#if defined(MSG_STAT_ANY)
-/*
- * IPC_STAT needs read permission; MSG_STAT_ANY does not, but takes a
- * table index: the id's low 15 bits (24 with ipcmni_extend).
- */
-static int stat_any(int msqid, struct msqid_ds *ds)
+
+int ipcc_msq_ctl(int id, int cmd, void *ds)
 {
-	if (msgctl(msqid & 0x7fff, MSG_STAT_ANY, ds) == msqid ||
-	    msgctl(msqid & 0xffffff, MSG_STAT_ANY, ds) == msqid)
-		return 0;
-	return -EACCES;
-}
+	if (cmd == IPCC_SYSV_STAT_IDX) {
+		cmd = MSG_STAT;
+	} else if (cmd == IPCC_SYSV_STAT_ANY) {
+#ifdef MSG_STAT_ANY
+		cmd = MSG_STAT_ANY;
 #else
-static int stat_any(int msqid, struct msqid_ds *ds)
-{
-	(void)msqid;
-	(void)ds;
-	return -EACCES;
-}
+		errno = EINVAL;
+		return -1;
 #endif
+	}
+	return msgctl(id, cmd, ds);
+}
 
 /* 0, -ENOENT if no such queue, or another -errno. */
 static int stat_raw(int msqid, struct msqid_ds *ds)
 {
+	int err;
+
 	if (msqid < 0)
 		return -ENOENT;
-	if (msgctl(msqid, IPC_STAT, ds) == 0)
-		return 0;
-	if (errno == EACCES)
-		return stat_any(msqid, ds);
-	return gone_to(errno, ENOENT);
+	err = ipcc_sysv_stat(ipcc_msq_ctl, msqid, ds);
+	return err ? gone_to(-err, ENOENT) : 0;
 }
 
 static void fill_stat(int msqid, const struct msqid_ds *ds,
@@ -110,37 +104,20 @@ static void fill_stat(int msqid, const struct msqid_ds *ds,
 	st->ctime = ds->msg_ctime;
 }
 
+static int msq_get(key_t key, int flags, void *arg)
+{
+	(void)arg;
+	return msgget(key, flags);
+}
+
 int ipcc_msq_create(key_t key, mode_t mode, unsigned flags, int *msqid,
                     int *created)
 {
 	if (flags & ~IPCC_MSQ_EXCL)
 		return -EINVAL;
-	/*
-	 * Exclusively first, so we know whether we made it; when the key
-	 * exists, open it.  A removal between the two calls sends us round.
-	 */
-	for (int tries = 0; tries < 100; tries++) {
-		int id = msgget(key, IPC_CREAT | IPC_EXCL | (int)(mode & 0777));
-
-		if (id >= 0) {
-			*msqid = id;
-			if (created)
-				*created = 1;
-			return 0;
-		}
-		if (errno != EEXIST || (flags & IPCC_MSQ_EXCL))
-			return -errno;
-		id = msgget(key, 0);
-		if (id >= 0) {
-			*msqid = id;
-			if (created)
-				*created = 0;
-			return 0;
-		}
-		if (errno != ENOENT)
-			return -errno;
-	}
-	return -EAGAIN;
+	return ipcc_sysv_create_or_open(msq_get, NULL, key, (int)(mode & 0777),
+	                                (flags & IPCC_MSQ_EXCL) != 0, msqid,
+	                                created);
 }
 
 int ipcc_msq_find(key_t key, int *msqid)

@@ -90,20 +90,13 @@ int ipcc_msq_iter_new(ipcc_msq_iter **out)
 
 static int walk_next(ipcc_msq_iter *it, struct ipcc_msq_stat *st)
 {
-	while (it->idx <= it->max_idx) {
-		struct msqid_ds ds;
-		int idx = it->idx++;
-		int id = msgctl(idx, MSG_STAT, &ds);
+	struct msqid_ds ds;
+	int id;
 
-#ifdef MSG_STAT_ANY
-		if (id < 0 && errno == EACCES)
-			id = msgctl(idx, MSG_STAT_ANY, &ds);
-#endif
-		if (id < 0)
-			continue;       /* a free slot, or removed meanwhile */
+	while ((id = ipcc_sysv_walk(ipcc_msq_ctl, &it->idx, it->max_idx,
+	                            &ds)) >= 0)
 		if (ipcc_msq_stat_id(id, st) == 0)
 			return 1;
-	}
 	return 0;
 }
 

@@ -34,21 +34,27 @@ static int op_err(int err)
 	return (err == EINVAL || err == EIDRM) ? -EIDRM : -err;
 }
 
-int ipcc_sem_stat_raw(int semid, struct semid_ds *ds)
+
+int ipcc_sem_ctl(int id, int cmd, void *ds)
 {
 	union ipcc_semun arg = { .buf = ds };
 
-	if (semctl(semid, 0, IPC_STAT, arg) == 0)
-		return 0;
-	if (errno != EACCES)
-		return -errno;
+	if (cmd == IPCC_SYSV_STAT_IDX) {
+		cmd = SEM_STAT;
+	} else if (cmd == IPCC_SYSV_STAT_ANY) {
 #ifdef SEM_STAT_ANY
-	/* the table index is the id's low 15 (or, extended, 24) bits */
-	if (semctl(semid & 0x7fff, 0, SEM_STAT_ANY, arg) == semid ||
-	    semctl(semid & 0xffffff, 0, SEM_STAT_ANY, arg) == semid)
-		return 0;
+		cmd = SEM_STAT_ANY;
+#else
+		errno = EINVAL;
+		return -1;
 #endif
-	return -EACCES;
+	}
+	return semctl(id, 0, cmd, arg);
+}
+
+int ipcc_sem_stat_raw(int semid, struct semid_ds *ds)
+{
+	return ipcc_sysv_stat(ipcc_sem_ctl, semid, ds);
 }
 
 void ipcc_sem_fill_stat(int semid, const struct semid_ds *ds,

@@ -13,6 +13,8 @@ union ipcc_semun {
 	unsigned short *array;
 };
 
+/* semctl as an ipcc_sysv_ctl_fn (ds: the semid_ds of IPC_STAT). */
+int ipcc_sem_ctl(int semid, int cmd, void *ds);
 /* IPC_STAT, with SEM_STAT_ANY when we may not read the set: 0 or -errno. */
 int ipcc_sem_stat_raw(int semid, struct semid_ds *ds);
 /* The set's times as shown (see ipcc_time_or_ctime): wherever one is filled. */

@@ -563,22 +563,13 @@ int ipcc_semset_iter_new(ipcc_semset_iter **out)
 
 static int walk_next(ipcc_semset_iter *it, struct ipcc_semset_stat *st)
 {
-	while (it->idx <= it->max_idx) {
-		struct semid_ds ds;
-		union ipcc_semun arg = { .buf = &ds };
-		int idx = it->idx++;
-		int id = semctl(idx, 0, SEM_STAT, arg);
+	struct semid_ds ds;
+	int id = ipcc_sysv_walk(ipcc_sem_ctl, &it->idx, it->max_idx, &ds);
 
-#ifdef SEM_STAT_ANY
-		if (id < 0 && errno == EACCES)
-			id = semctl(idx, 0, SEM_STAT_ANY, arg);
-#endif
-		if (id < 0)
-			continue;   /* free slot, or removed */
-		fill_stat(id, &ds, st);
-		return 1;
-	}
-	return 0;
+	if (id < 0)
+		return 0;
+	fill_stat(id, &ds, st);
+	return 1;
 }
 
 int ipcc_semset_iter_next(ipcc_semset_iter *it, struct ipcc_semset_stat *st)

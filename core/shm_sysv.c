@@ -27,43 +27,37 @@ static int gone_to(int err, int as)
 	return (err == EINVAL || err == EIDRM) ? -as : -err;
 }
 
-#if defined(SHM_STAT_ANY)
-/*
- * IPC_STAT needs read permission; SHM_STAT_ANY does not, but takes a
- * table index.  The index is the low bits of the id (15 bits, or 24 with
- * ipcmni_extend); the id it answers with tells whether we found ours.
- */
-static int stat_any(int shmid, struct shmid_ds *ds)
+
+int ipcc_shm_ctl(int id, int cmd, void *ds)
 {
-	static const unsigned shifts[] = { 15, 24 };
-
-	for (size_t i = 0; i < sizeof(shifts) / sizeof(shifts[0]); i++) {
-		int idx = shmid & ((1 << shifts[i]) - 1);
-
-		if (shmctl(idx, SHM_STAT_ANY, ds) == shmid)
-			return 0;
-	}
-	return -EACCES;
-}
+	if (cmd == IPCC_SYSV_STAT_IDX) {
+		cmd = SHM_STAT;
+	} else if (cmd == IPCC_SYSV_STAT_ANY) {
+#ifdef SHM_STAT_ANY
+		cmd = SHM_STAT_ANY;
 #else
-static int stat_any(int shmid, struct shmid_ds *ds)
-{
-	(void)shmid;
-	(void)ds;
-	return -EACCES;
-}
+		errno = EINVAL;
+		return -1;
 #endif
+	}
+	return shmctl(id, cmd, ds);
+}
 
 /* IPC_STAT that also works on segments we may not read: 0 or -errno. */
 static int stat_raw(int shmid, struct shmid_ds *ds)
 {
+	int err;
+
 	if (shmid < 0)
 		return -ENOENT;
-	if (shmctl(shmid, IPC_STAT, ds) == 0)
-		return 0;
-	if (errno == EACCES)
-		return stat_any(shmid, ds);
-	return gone_to(errno, ENOENT);
+	err = ipcc_sysv_stat(ipcc_shm_ctl, shmid, ds);
+	return err ? gone_to(-err, ENOENT) : 0;
+}
+
+/* shmget: a create asks for size, an open takes the key whatever its size. */
+static int shm_get(key_t key, int flags, void *arg)
+{
+	return shmget(key, flags ? (size_t)*(const uint64_t *)arg : 0, flags);
 }
 
 void ipcc_shm_fill_stat(int shmid, const struct shmid_ds *ds,
@@ -115,34 +109,10 @@ int ipcc_shm_create(key_t key, uint64_t size, mode_t mode, unsigned flags,
 		return -ENOTSUP;
 #endif
 	}
-	/*
-	 * Create exclusively first so we know whether we made it; when the
-	 * key exists, open it whatever its size.  A removal between the two
-	 * calls sends us round again.
-	 */
-	for (int tries = 0; tries < 100; tries++) {
-		int id = shmget(key, size, IPC_CREAT | IPC_EXCL | extra |
-		                (int)(mode & 0777));
-
-		if (id >= 0) {
-			*shmid = id;
-			if (created)
-				*created = 1;
-			return 0;
-		}
-		if (errno != EEXIST || (flags & IPCC_SHM_EXCL))
-			return -errno;
-		id = shmget(key, 0, 0);
-		if (id >= 0) {
-			*shmid = id;
-			if (created)
-				*created = 0;
-			return 0;
-		}
-		if (errno != ENOENT)
-			return -errno;
-	}
-	return -EAGAIN;
+	return ipcc_sysv_create_or_open(shm_get, &size,
+	                                key, extra | (int)(mode & 0777),
+	                                (flags & IPCC_SHM_EXCL) != 0, shmid,
+	                                created);
 }
 
 int ipcc_shm_find(key_t key, int *shmid)

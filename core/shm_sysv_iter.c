@@ -103,21 +103,13 @@ int ipcc_shm_iter_new(ipcc_shm_iter **out)
 /* One step of the kernel table walk: 1, 0 at the end, or -errno. */
 static int walk_next(ipcc_shm_iter *it, struct ipcc_shm_stat *st)
 {
-	while (it->idx <= it->max_idx) {
-		int idx = it->idx++;
-		struct shmid_ds ds;
-		int id = shmctl(idx, SHM_STAT, &ds);
+	struct shmid_ds ds;
+	int id = ipcc_sysv_walk(ipcc_shm_ctl, &it->idx, it->max_idx, &ds);
 
-#ifdef SHM_STAT_ANY
-		if (id < 0 && errno == EACCES)
-			id = shmctl(idx, SHM_STAT_ANY, &ds);
-#endif
-		if (id < 0)
-			continue;   /* free slot, or removed meanwhile */
-		ipcc_shm_fill_stat(id, &ds, st);
-		return 1;
-	}
-	return 0;
+	if (id < 0)
+		return 0;
+	ipcc_shm_fill_stat(id, &ds, st);
+	return 1;
 }
 #endif
 

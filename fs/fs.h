@@ -12,6 +12,9 @@
  *   reply_buf.c  scratch buffers for replies
  *   util.c       every handle given out (dropped at exit), entry and
  *                reply helpers
+ *   node_file.c  open files of kinds with a fresh node per lookup
+ *   stream.c     queue files whose reads take and writes send messages
+ *   sysv_ids.c   System V names: by key, and by id in id/
  *   sem_names.c  names of semaphores seen, for listing hashed keys
  *   xattr.c      user.ipc.* attributes, from each kind's xattrs hook
  *   limits.c     each folder's limits and usage (its dir_xattrs)
@@ -253,6 +256,75 @@ void fs_reply_open(fuse_req_t req, struct fuse_file_info *fi,
                    struct fs_open *o);
 void fs_reply_create(fuse_req_t req, const struct fuse_entry_param *e,
                      struct fuse_file_info *fi, struct fs_open *o);
+/*
+ * node_file.c: the open file of a kind whose every lookup makes a fresh
+ * node (fs_node_new): a handle on the node, with what a read shows.
+ * close (or NULL) ends the file's use of the node's object, at release.
+ */
+struct fs_node;
+struct fs_file {
+	struct fs_open open;    /* first: dropped at exit if open */
+	struct fs_state *s;
+	struct fs_node *node;
+	void (*close)(struct fs_node *n);
+	pthread_mutex_t lock;   /* text, len, have_text */
+	char *text;             /* what a read at offset 0 took */
+	size_t len;
+	int have_text;
+};
+struct fs_file *fs_file_of(const struct fuse_file_info *fi);
+/* Opens a file of node n and replies (ENOMEM: close(n) first). */
+void fs_file_open(fuse_req_t req, struct fs_node *n,
+                  struct fuse_file_info *fi, void (*close)(struct fs_node *));
+/* A kind's release: frees the file. */
+void fs_file_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+/*
+ * Makes a node of kind k owning priv (freed by k->node_free on failure)
+ * and replies to a lookup (fi NULL) or a create (with a file of it).
+ */
+void fs_reply_node(fuse_req_t req, const struct fs_kind *k, const char *name,
+                   void *priv, const struct stat *attr,
+                   struct fuse_file_info *fi, void (*close)(struct fs_node *));
+/*
+ * Replies to a read: at offset 0 (look_unread: or if none was taken yet)
+ * look(node) gives a fresh malloc'd text; reads go on within it.
+ */
+void fs_file_read_text(fuse_req_t req, struct fs_file *f, size_t size,
+                       off_t off, int look_unread,
+                       int (*look)(struct fs_node *n, char **text,
+                                   size_t *len));
+/*
+ * stream.c: reads that take one message and writes that send one, on a
+ * queue's stream file; what must wait runs on the waiter pool, and a
+ * message its reader cannot get goes back.  flags: IPCC_MSG_NOWAIT or 0.
+ */
+struct fs_stream_ops {
+	/* Takes a message into buf: its length or -errno; *tag for give_back. */
+	ssize_t (*take)(struct fs_node *n, void *buf, size_t size, long *tag,
+	                int flags, const struct ipcc_cancel *cancel);
+	int (*send)(struct fs_node *n, const void *buf, size_t size, int flags,
+	            const struct ipcc_cancel *cancel);
+	void (*give_back)(struct fs_node *n, const void *buf, size_t len,
+	                  long tag);
+	/* Optional: a blocked job's own use of the node's queue, and its end. */
+	int (*use)(struct fs_node *n);
+	void (*unuse)(struct fs_node *n);
+};
+void fs_stream_read(fuse_req_t req, struct fs_file *f, size_t size,
+                    const struct fuse_file_info *fi,
+                    const struct fs_stream_ops *ops);
+void fs_stream_write(fuse_req_t req, struct fs_file *f, const char *buf,
+                     size_t size, const struct fuse_file_info *fi,
+                     const struct fs_stream_ops *ops);
+/*
+ * sysv_ids.c: a System V object's name, by key in the kind's folder or by
+ * id in its id/.  parse: 0 and *id (by_id) or *key, else -ENOENT.
+ * list_name: 1 and the name to list, or 0 (IPC_PRIVATE: by id only).
+ */
+#define FS_SYSV_NAME_MAX 32
+int fs_sysv_parse(int by_id, const char *name, key_t *key, int *id);
+int fs_sysv_list_name(int by_id, key_t key, int id,
+                      char name[FS_SYSV_NAME_MAX]);
 /* Whether name is one of glibc's named semaphores in /dev/shm. */
 int fs_is_glibc_sem(const char *name);
 /*

@@ -44,20 +44,6 @@ struct mq_node {
 	char base[];            /* the queue's name */
 };
 
-struct mq_file {
-	struct fs_open open;    /* first: dropped at exit if open */
-	struct fs_state *s;
-	struct fs_node *node;
-	pthread_mutex_t lock;
-	char line[IPCC_MQ_STATUS_MAX];  /* the status read at offset 0 */
-	size_t len;
-};
-
-static struct mq_file *file_of(const struct fuse_file_info *fi)
-{
-	return (struct mq_file *)(uintptr_t)fi->fh;
-}
-
 static struct mq_node *mn_of(struct fs_node *n)
 {
 	return n->priv;
@@ -209,73 +195,27 @@ static void node_queue_put(struct mq_node *mn)
 	pthread_mutex_unlock(&mn->lock);
 }
 
-static void file_free(struct mq_file *f)
+/* A file's end: its use of the queue. */
+static void queue_close(struct fs_node *n)
 {
-	node_queue_put(mn_of(f->node));
-	fs_open_del(f->s, &f->open);
-	pthread_mutex_destroy(&f->lock);
-	free(f);
-}
-
-static void drop_file(struct fs_open *o)
-{
-	file_free((struct mq_file *)o);
-}
-
-static struct mq_file *file_new(struct fs_state *s, struct fs_node *n)
-{
-	struct mq_file *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return NULL;
-	f->node = n;
-	f->s = s;
-	pthread_mutex_init(&f->lock, NULL);
-	fs_open_add(s, &f->open, drop_file);
-	return f;
-}
-
-static void reply_new_node(fuse_req_t req, const char *name,
-                           struct mq_node *mn, const struct ipcc_mq_stat *s,
-                           struct fuse_file_info *fi)
-{
-	struct fs_state *fs = fs_state_of(req);
-	struct fuse_entry_param e;
-	struct mq_file *f;
-	struct fs_node *n = fs_node_new(fs->nodes, &fs_kind_posix_mq, name, mn);
-
-	if (!n) {
-		node_free(mn);
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	fs_entry_init(&e, n->id);
-	mq_to_stat(mn, s, &e.attr);
-	if (!fi) {
-		if (fuse_reply_entry(req, &e) != 0)
-			fs_node_forget(fs->nodes, n->id, 1);
-		return;
-	}
-	f = file_new(fs, n);
-	if (!f) {
-		fs_node_forget(fs->nodes, n->id, 1);
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	fs_reply_create(req, &e, fi, &f->open);
+	node_queue_put(mn_of(n));
 }
 
 static void mq_lookup(fuse_req_t req, int by_id, const char *name)
 {
 	struct ipcc_mq_stat st;
 	struct mq_node *mn;
+	struct stat attr;
 	int err = resolve(name, &mn, &st);
 
 	(void)by_id;
-	if (err)
+	if (err) {
 		fuse_reply_err(req, -err);
-	else
-		reply_new_node(req, name, mn, &st, NULL);
+		return;
+	}
+	mq_to_stat(mn, &st, &attr);
+	fs_reply_node(req, &fs_kind_posix_mq, name, mn, &attr, NULL,
+	              queue_close);
 }
 
 static int mq_list(struct fs_state *fs, struct fs_dirbuf *d, int by_id)
@@ -359,6 +299,7 @@ static void mq_create(fuse_req_t req, int by_id, const char *name,
 {
 	struct fs_cred_saved cred;
 	struct ipcc_mq_stat st;
+	struct stat attr;
 	struct mq_node *mn;
 	ipcc_mq *q = NULL;
 	size_t len = strlen(name);
@@ -408,14 +349,14 @@ static void mq_create(fuse_req_t req, int by_id, const char *name,
 	mn->qino = st.ino;
 	mn->stream = stream;
 	mn->prio = (unsigned)prio;
-	reply_new_node(req, name, mn, &st, fi);
+	mq_to_stat(mn, &st, &attr);
+	fs_reply_node(req, &fs_kind_posix_mq, name, mn, &attr, fi, queue_close);
 }
 
 static void mq_open_file(fuse_req_t req, fuse_ino_t ino,
                          struct fuse_file_info *fi)
 {
 	struct ipcc_mq_stat s;
-	struct mq_file *f;
 	struct fs_node *n;
 	ipcc_mq *q;
 	int err = node_stat(req, ino, &n, &s);
@@ -427,202 +368,87 @@ static void mq_open_file(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, -err);
 		return;
 	}
-	f = file_new(fs_state_of(req), n);
-	if (!f) {
-		node_queue_put(mn_of(n));
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	fs_reply_open(req, fi, &f->open);
+	fs_file_open(req, n, fi, queue_close);
 }
 
-static void read_status(fuse_req_t req, struct mq_file *f, size_t size,
-                        off_t off)
+/* The status line, as the mqueue filesystem shows it. */
+static int status(struct fs_node *n, char **text, size_t *len)
 {
-	char line[IPCC_MQ_STATUS_MAX];
-	size_t len = 0;
-	ssize_t n;
-	int err = 0;
+	char *line = malloc(IPCC_MQ_STATUS_MAX);
+	ssize_t r;
 
-	pthread_mutex_lock(&f->lock);
-	if (off == 0 || f->len == 0) {
-		n = ipcc_mq_fstatus(mn_of(f->node)->q, f->line);
-		if (n < 0)
-			err = (int)n;
-		else
-			f->len = (size_t)n;
+	if (!line)
+		return -ENOMEM;
+	r = ipcc_mq_fstatus(mn_of(n)->q, line);
+	if (r < 0) {
+		free(line);
+		return (int)r;
 	}
-	if (!err && (uint64_t)off < f->len) {
-		len = f->len - (size_t)off;
-		if (len > size)
-			len = size;
-		memcpy(line, f->line + off, len);
-	}
-	pthread_mutex_unlock(&f->lock);
-	if (err)
-		fuse_reply_err(req, -err);
-	else
-		fuse_reply_buf(req, line, len);
+	*text = line;
+	*len = (size_t)r;
+	return 0;
+}
+
+static ssize_t stream_take(struct fs_node *n, void *buf, size_t size,
+                           long *tag, int flags,
+                           const struct ipcc_cancel *cancel)
+{
+	unsigned prio = 0;
+	ssize_t r = ipcc_mq_receive(mn_of(n)->q, buf, size, &prio, flags,
+	                            cancel);
+
+	*tag = prio;
+	return r;
+}
+
+static int stream_send(struct fs_node *n, const void *buf, size_t size,
+                       int flags, const struct ipcc_cancel *cancel)
+{
+	unsigned prio = mn_of(n)->stream ? mn_of(n)->prio : 0;
+
+	return ipcc_mq_send(mn_of(n)->q, buf, size, prio, flags, cancel);
 }
 
 /* A reader that cannot get its message: it goes back (see core). */
-static void reply_taken(fuse_req_t req, ipcc_mq *q, const void *buf,
-                        size_t len, unsigned prio, int waited)
+static void stream_give_back(struct fs_node *n, const void *buf,
+                             size_t len, long tag)
 {
-	/* after a wait, the reader may have been killed meanwhile */
-	if (fuse_req_interrupted(req) || (waited && fs_caller_dying(req))) {
-		ipcc_mq_give_back(q, buf, len, prio);
-		fuse_reply_err(req, EINTR);
-		return;
-	}
-	if (fuse_reply_buf(req, buf, len) != 0)
-		ipcc_mq_give_back(q, buf, len, prio);
+	ipcc_mq_give_back(mn_of(n)->q, buf, len, (unsigned)tag);
 }
 
-struct mq_job {
-	struct fs_job job;      /* first */
-	struct fs_state *s;
-	struct fs_node *node;
-	int write;
-	unsigned prio;
-	size_t size;
-	ssize_t got;
-	unsigned got_prio;
-	char data[];
-};
-
-static int job_run(struct fs_job *job, const struct ipcc_cancel *cancel)
+static int queue_use(struct fs_node *n)
 {
-	struct mq_job *j = (struct mq_job *)job;
-	ipcc_mq *q = mn_of(j->node)->q;
-
-	if (j->write)
-		return ipcc_mq_send(q, j->data, j->size, j->prio, 0, cancel);
-	j->got = ipcc_mq_receive(q, j->data, j->size, &j->got_prio, 0, cancel);
-	return j->got < 0 ? (int)j->got : 0;
-}
-
-static void job_reply(struct fs_job *job, fuse_req_t req, int result)
-{
-	struct mq_job *j = (struct mq_job *)job;
-
-	if (result)
-		fuse_reply_err(req, -result);
-	else if (j->write)
-		fuse_reply_write(req, j->size);
-	else
-		reply_taken(req, mn_of(j->node)->q, j->data, (size_t)j->got,
-		            j->got_prio, 1);
-}
-
-static void job_free(struct fs_job *job)
-{
-	struct mq_job *j = (struct mq_job *)job;
-
-	node_queue_put(mn_of(j->node));
-	fs_node_put(j->s->nodes, j->node);
-	free(j);
-}
-
-static int start_job(fuse_req_t req, struct fs_node *node, int write,
-                     unsigned prio, const char *buf, size_t size)
-{
-	struct fs_state *fs = fs_state_of(req);
-	struct mq_job *j = malloc(sizeof(*j) + (size ? size : 1));
 	ipcc_mq *q;
-	int err;
 
-	if (!j)
-		return -ENOMEM;
-	memset(j, 0, sizeof(*j));
-	j->job.run = job_run;
-	j->job.reply = job_reply;
-	j->job.free = job_free;
-	j->s = fs;
-	j->node = node;
-	j->write = write;
-	j->prio = prio;
-	j->size = size;
-	if (write && size)
-		memcpy(j->data, buf, size);
-	/* the job's own use of the queue (the file's is there already) */
-	err = node_queue_get(mn_of(node), &q);
-	if (err) {
-		free(j);
-		return err;
-	}
-	fs_node_hold(fs->nodes, node);
-	err = fs_job_start(req, &j->job);
-	if (err)
-		job_free(&j->job);
-	return err;
+	return node_queue_get(mn_of(n), &q);
 }
+
+static const struct fs_stream_ops stream_ops = {
+	.take = stream_take,
+	.send = stream_send,
+	.give_back = stream_give_back,
+	.use = queue_use,
+	.unuse = queue_close,
+};
 
 static void mq_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
-	struct mq_file *f = file_of(fi);
-	struct mq_node *mn = mn_of(f->node);
-	struct fs_state *fs = f->s;
-	unsigned prio = 0;
-	ssize_t n;
-	void *buf;
-	int err;
+	struct fs_file *f = fs_file_of(fi);
 
 	(void)ino;
-	if (!mn->stream) {
-		read_status(req, f, size, off < 0 ? 0 : off);
-		return;
-	}
-	buf = fs_buf_get(fs, size);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	n = ipcc_mq_receive(mn->q, buf, size, &prio, IPCC_MSG_NOWAIT, NULL);
-	if (n >= 0) {
-		reply_taken(req, mn->q, buf, (size_t)n, prio, 0);
-		fs_buf_put(fs, buf);
-		return;
-	}
-	fs_buf_put(fs, buf);
-	err = (int)n;
-	if (err == -EAGAIN && !(fi->flags & O_NONBLOCK)) {
-		err = start_job(req, f->node, 0, 0, NULL, size);
-		if (!err)
-			return;
-	}
-	fuse_reply_err(req, -err);
+	if (!mn_of(f->node)->stream)
+		fs_file_read_text(req, f, size, off < 0 ? 0 : off, 1, status);
+	else
+		fs_stream_read(req, f, size, fi, &stream_ops);
 }
 
 static void mq_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
                      size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct mq_file *f = file_of(fi);
-	struct mq_node *mn = mn_of(f->node);
-	unsigned prio = mn->stream ? mn->prio : 0;
-	int err;
-
 	(void)ino;
 	(void)off;
-	err = ipcc_mq_send(mn->q, buf, size, prio, IPCC_MSG_NOWAIT, NULL);
-	if (err == -EAGAIN && !(fi->flags & O_NONBLOCK)) {
-		err = start_job(req, f->node, 1, prio, buf, size);
-		if (!err)
-			return;
-	}
-	if (err)
-		fuse_reply_err(req, -err);
-	else
-		fuse_reply_write(req, size);
-}
-
-static void mq_release(fuse_req_t req, fuse_ino_t ino,
-                       struct fuse_file_info *fi)
-{
-	(void)ino;
-	file_free(file_of(fi));
-	fuse_reply_err(req, 0);
+	fs_stream_write(req, fs_file_of(fi), buf, size, fi, &stream_ops);
 }
 
 static void mq_unlink(fuse_req_t req, int by_id, const char *name)
@@ -698,7 +524,7 @@ const struct fs_kind fs_kind_posix_mq = {
 	.open = mq_open_file,
 	.read = mq_read,
 	.write = mq_write,
-	.release = mq_release,
+	.release = fs_file_release,
 	.xattrs = mq_xattrs,
 	.dir_xattrs = fs_dir_xattrs_mq,
 	.node_free = node_free,

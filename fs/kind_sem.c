@@ -5,7 +5,6 @@
  * an `echo post` from another shell, which therefore gets another inode.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,48 +12,9 @@
 #include "fs.h"
 #include "nodes.h"
 
-struct sem_file {
-	struct fs_open open;    /* first: dropped at exit if open */
-	struct fs_state *s;
-	struct fs_node *node;
-	pthread_mutex_t lock;
-	char line[16];          /* the value read at offset 0, "%u\n" */
-	size_t len;
-};
-
-static struct sem_file *file_of(const struct fuse_file_info *fi)
-{
-	return (struct sem_file *)(uintptr_t)fi->fh;
-}
-
 static ipcc_sem *sem_of(struct fs_node *n)
 {
 	return n->priv;
-}
-
-static void file_free(struct sem_file *f)
-{
-	fs_open_del(f->s, &f->open);
-	pthread_mutex_destroy(&f->lock);
-	free(f);
-}
-
-static void drop_file(struct fs_open *o)
-{
-	file_free((struct sem_file *)o);
-}
-
-static struct sem_file *file_new(struct fs_state *s, struct fs_node *n)
-{
-	struct sem_file *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return NULL;
-	f->node = n;
-	f->s = s;
-	pthread_mutex_init(&f->lock, NULL);
-	fs_open_add(s, &f->open, drop_file);
-	return f;
 }
 
 /* st_ino shown: both names of one semaphore, and every lookup, agree. */
@@ -124,41 +84,19 @@ static int node_stat(fuse_req_t req, fuse_ino_t ino, struct fs_node **np,
 static void reply_new_node(fuse_req_t req, const char *name, int by_key,
                            ipcc_sem *sem, struct fuse_file_info *fi)
 {
-	struct fs_state *fs = fs_state_of(req);
-	struct fuse_entry_param e;
 	struct ipcc_sem_stat s;
-	struct sem_file *f = NULL;
-	struct fs_node *n;
+	struct stat st;
 	int err = fs_gone(ipcc_sem_stat_lite(sem, &s));
 
-	if (err)
-		goto out_close;
-	n = fs_node_new(fs->nodes, &fs_kind_sem, name, sem);
-	if (!n) {
-		err = -ENOMEM;
-		goto out_close;
+	if (err) {
+		ipcc_sem_close(sem);
+		fuse_reply_err(req, -err);
+		return;
 	}
 	if (!by_key)
-		fs_sem_names_remember(fs->sem_names, name);
-	fs_entry_init(&e, n->id);
-	sem_to_stat(&s, &e.attr);
-	if (!fi) {
-		if (fuse_reply_entry(req, &e) != 0)
-			fs_node_forget(fs->nodes, n->id, 1);
-		return;
-	}
-	f = file_new(fs, n);
-	if (!f) {
-		fs_node_forget(fs->nodes, n->id, 1);
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	fs_reply_create(req, &e, fi, &f->open);
-	return;
-
-out_close:
-	ipcc_sem_close(sem);
-	fuse_reply_err(req, -err);
+		fs_sem_names_remember(fs_state_of(req)->sem_names, name);
+	sem_to_stat(&s, &st);
+	fs_reply_node(req, &fs_kind_sem, name, sem, &st, fi, NULL);
 }
 
 static void sem_lookup(fuse_req_t req, int by_id, const char *name)
@@ -283,7 +221,6 @@ static void sem_create(fuse_req_t req, int by_id, const char *name,
 static void sem_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ipcc_sem_stat s;
-	struct sem_file *f;
 	struct fs_node *n;
 	int err = node_stat(req, ino, &n, &s);
 
@@ -295,43 +232,27 @@ static void sem_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -err);
 		return;
 	}
-	f = file_new(fs_state_of(req), n);
-	if (!f) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	fs_reply_open(req, fi, &f->open);
+	fs_file_open(req, n, fi, NULL);
+}
+
+/* The value as a line, "%u\n". */
+static int value_line(struct fs_node *n, char **text, size_t *len)
+{
+	unsigned value;
+	int err = fs_gone(ipcc_sem_value(sem_of(n), &value));
+
+	if (!err && (*text = malloc(16)) == NULL)
+		err = -ENOMEM;
+	if (!err)
+		*len = (size_t)snprintf(*text, 16, "%u\n", value);
+	return err;
 }
 
 static void sem_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                      struct fuse_file_info *fi)
 {
-	struct sem_file *f = file_of(fi);
-	char line[sizeof(f->line)];
-	size_t len = 0;
-	unsigned value;
-	int err = 0;
-
 	(void)ino;
-	pthread_mutex_lock(&f->lock);
-	if (off == 0) {
-		err = fs_gone(ipcc_sem_value(sem_of(f->node), &value));
-		if (!err)
-			f->len = (size_t)snprintf(f->line, sizeof(f->line),
-			                          "%u\n", value);
-	}
-	if (!err && off >= 0 && (size_t)off < f->len) {
-		len = f->len - (size_t)off;
-		if (len > size)
-			len = size;
-		memcpy(line, f->line + off, len);
-	}
-	/* f may be released as soon as the reply is out: not used after */
-	pthread_mutex_unlock(&f->lock);
-	if (err)
-		fuse_reply_err(req, -err);
-	else
-		fuse_reply_buf(req, line, len);
+	fs_file_read_text(req, fs_file_of(fi), size, off, 0, value_line);
 }
 
 /* The reply to a write of commands; what it took goes back if unheard. */
@@ -418,7 +339,7 @@ static void sem_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
                       size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct ipcc_sem_cmd cmds[IPCC_SEM_CMD_MAX];
-	struct fs_node *node = file_of(fi)->node;
+	struct fs_node *node = fs_file_of(fi)->node;
 	ipcc_sem *sem = sem_of(node);
 	size_t count = 0;
 	unsigned taken = 0;
@@ -445,14 +366,6 @@ static void sem_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	}
 reply:
 	reply_write(req, sem, err, size, taken);
-}
-
-static void sem_release(fuse_req_t req, fuse_ino_t ino,
-                        struct fuse_file_info *fi)
-{
-	(void)ino;
-	file_free(file_of(fi));
-	fuse_reply_err(req, 0);
 }
 
 static void sem_unlink(fuse_req_t req, int by_id, const char *name)
@@ -514,7 +427,7 @@ const struct fs_kind fs_kind_sem = {
 	.open = sem_open,
 	.read = sem_read,
 	.write = sem_write,
-	.release = sem_release,
+	.release = fs_file_release,
 	.xattrs = sem_xattrs,
 	.dir_xattrs = fs_dir_xattrs_sem,
 	.node_free = node_free,

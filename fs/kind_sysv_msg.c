@@ -21,7 +21,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,21 +34,6 @@ struct msq_node {
 	int stream;
 	long type;
 };
-
-struct msq_file {
-	struct fs_open open;    /* first: dropped at exit if open */
-	struct fs_state *s;
-	struct fs_node *node;
-	pthread_mutex_t lock;
-	void *snap;             /* plain name: the snapshot read at offset 0 */
-	size_t snap_len;
-	int have_snap;
-};
-
-static struct msq_file *file_of(const struct fuse_file_info *fi)
-{
-	return (struct msq_file *)(uintptr_t)fi->fh;
-}
 
 static struct msq_node *mn_of(struct fs_node *n)
 {
@@ -124,16 +108,11 @@ static int resolve(int by_id, const char *name, struct msq_node **out)
 
 	if (stream < 0)
 		return stream;
-	if (by_id) {
-		if (ipcc_id_parse(base, &msqid) != 0)
-			return -ENOENT;
-	} else {
-		if (ipcc_key_parse(base, &key) != 0)
-			return -ENOENT;
+	err = fs_sysv_parse(by_id, base, &key, &msqid);
+	if (!err && !by_id)
 		err = ipcc_msq_find(key, &msqid);
-		if (err)
-			return err;
-	}
+	if (err)
+		return err;
 	mn = calloc(1, sizeof(*mn));
 	if (!mn)
 		return -ENOMEM;
@@ -160,69 +139,21 @@ static int node_stat(fuse_req_t req, fuse_ino_t ino, struct fs_node **np,
 	return fs_gone(ipcc_msq_stat(mn_of(n)->q, st));
 }
 
-static void file_free(struct msq_file *f)
-{
-	fs_open_del(f->s, &f->open);
-	pthread_mutex_destroy(&f->lock);
-	free(f->snap);
-	free(f);
-}
-
-static void drop_file(struct fs_open *o)
-{
-	file_free((struct msq_file *)o);
-}
-
-static struct msq_file *file_new(struct fs_state *s, struct fs_node *n)
-{
-	struct msq_file *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return NULL;
-	f->node = n;
-	f->s = s;
-	pthread_mutex_init(&f->lock, NULL);
-	fs_open_add(s, &f->open, drop_file);
-	return f;
-}
-
 /* Replies to a lookup (fi NULL) or a create with a new node for mn. */
 static void reply_new_node(fuse_req_t req, const char *name,
                            struct msq_node *mn, struct fuse_file_info *fi)
 {
-	struct fs_state *fs = fs_state_of(req);
-	struct fuse_entry_param e;
 	struct ipcc_msq_stat s;
-	struct msq_file *f;
-	struct fs_node *n;
+	struct stat st;
 	int err = fs_gone(ipcc_msq_stat(mn->q, &s));
 
-	if (err)
-		goto out_free;
-	n = fs_node_new(fs->nodes, &fs_kind_sysv_msg, name, mn);
-	if (!n) {
-		err = -ENOMEM;
-		goto out_free;
-	}
-	fs_entry_init(&e, n->id);
-	msq_to_stat(mn, &s, &e.attr);
-	if (!fi) {
-		if (fuse_reply_entry(req, &e) != 0)
-			fs_node_forget(fs->nodes, n->id, 1);
+	if (err) {
+		node_free(mn);
+		fuse_reply_err(req, -err);
 		return;
 	}
-	f = file_new(fs, n);
-	if (!f) {
-		fs_node_forget(fs->nodes, n->id, 1);
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	fs_reply_create(req, &e, fi, &f->open);
-	return;
-
-out_free:
-	node_free(mn);
-	fuse_reply_err(req, -err);
+	msq_to_stat(mn, &s, &st);
+	fs_reply_node(req, &fs_kind_sysv_msg, name, mn, &st, fi, NULL);
 }
 
 static void msg_lookup(fuse_req_t req, int by_id, const char *name)
@@ -241,7 +172,7 @@ static int msg_list(struct fs_state *fs, struct fs_dirbuf *d, int by_id)
 	static const struct msq_node plain = { NULL, 0, 0 };
 	struct ipcc_msq_stat s;
 	ipcc_msq_iter *it;
-	char name[32];
+	char name[FS_SYSV_NAME_MAX];
 	int r, err = 0;
 
 	(void)fs;
@@ -249,13 +180,8 @@ static int msg_list(struct fs_state *fs, struct fs_dirbuf *d, int by_id)
 	if (r)
 		return r;
 	while ((r = ipcc_msq_iter_next(it, &s)) > 0) {
-		if (by_id) {
-			snprintf(name, sizeof(name), "%d", s.msqid);
-		} else {
-			if (s.key == 0)      /* IPC_PRIVATE: by id only */
-				continue;
-			ipcc_key_format(s.key, name);
-		}
+		if (!fs_sysv_list_name(by_id, s.key, s.msqid, name))
+			continue;
 		err = fs_dirbuf_add(d, name, stino(&plain, s.msqid), S_IFREG);
 		if (err)
 			break;
@@ -383,7 +309,6 @@ out_err:
 static void msg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ipcc_msq_stat s;
-	struct msq_file *f;
 	struct fs_node *n;
 	int err = node_stat(req, ino, &n, &s);
 
@@ -399,220 +324,72 @@ static void msg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -err);
 		return;
 	}
-	f = file_new(fs_state_of(req), n);
-	if (!f) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	fs_reply_open(req, fi, &f->open);
+	fs_file_open(req, n, fi, NULL);
 }
 
 /* ---- the plain name: a snapshot, taking nothing ---------------------- */
 
-static void read_snapshot(fuse_req_t req, struct msq_file *f, size_t size,
-                          off_t off)
+/* The queue as it is now; at offset 0 (cat, a new pass of less). */
+static int snapshot(struct fs_node *n, char **text, size_t *len)
 {
-	struct fs_state *fs = f->s;
-	size_t len = 0;
-	void *copy = NULL;
-	int err = 0;
+	void *data = NULL;
+	int err = fs_gone(ipcc_msq_snapshot(mn_of(n)->q, &data, len));
 
-	pthread_mutex_lock(&f->lock);
-	/* at offset 0 (cat, a new pass of less): the queue as it is now */
-	if (off == 0 || !f->have_snap) {
-		void *data = NULL;
-		size_t n = 0;
-
-		err = fs_gone(ipcc_msq_snapshot(mn_of(f->node)->q, &data, &n));
-		if (!err) {
-			free(f->snap);
-			f->snap = data;
-			f->snap_len = n;
-			f->have_snap = 1;
-		}
-	}
-	if (!err && (uint64_t)off < f->snap_len) {
-		len = f->snap_len - (size_t)off;
-		if (len > size)
-			len = size;
-		copy = fs_buf_get(fs, len);
-		if (copy)
-			memcpy(copy, (char *)f->snap + off, len);
-		else
-			err = -ENOMEM;
-	}
-	/* f may be released as soon as the reply is out: not used after */
-	pthread_mutex_unlock(&f->lock);
-	if (err)
-		fuse_reply_err(req, -err);
-	else
-		fuse_reply_buf(req, copy, len);
-	fs_buf_put(fs, copy);
+	if (!err)
+		*text = data;
+	return err;
 }
 
 /* ---- streams: taking and sending, maybe blocking -------------------- */
 
-/*
- * Replies with a message taken for a reader.  If the reader cannot get
- * it (gone, or interrupted meanwhile: it will not look at what it read),
- * the message goes back to the queue.
- */
-static void reply_taken(fuse_req_t req, ipcc_msq *q, const void *buf,
-                        size_t len, long type, int waited)
+static ssize_t stream_take(struct fs_node *n, void *buf, size_t size,
+                           long *tag, int flags,
+                           const struct ipcc_cancel *cancel)
 {
-	/* after a wait, the reader may have been killed meanwhile */
-	if (fuse_req_interrupted(req) || (waited && fs_caller_dying(req))) {
-		ipcc_msq_give_back(q, type, buf, len);
-		fuse_reply_err(req, EINTR);
-		return;
-	}
-	if (fuse_reply_buf(req, buf, len) != 0)
-		ipcc_msq_give_back(q, type, buf, len);
+	return ipcc_msq_receive(mn_of(n)->q, mn_of(n)->type, buf, size, tag,
+	                        flags, cancel);
 }
 
-/* One blocking read or write on the pool; holds its node meanwhile. */
-struct msq_job {
-	struct fs_job job;      /* first */
-	struct fs_state *s;
-	struct fs_node *node;
-	int write;
-	long type;
-	size_t size;            /* write: bytes to send; read: room */
-	ssize_t got;
-	long got_type;
-	char data[];
+static int stream_send(struct fs_node *n, const void *buf, size_t size,
+                       int flags, const struct ipcc_cancel *cancel)
+{
+	/* the plain name sends type 1; a stream its own type */
+	long type = mn_of(n)->stream ? mn_of(n)->type : 1;
+
+	return ipcc_msq_send(mn_of(n)->q, type, buf, size, flags, cancel);
+}
+
+/* at the queue's end, since msgsnd appends */
+static void stream_give_back(struct fs_node *n, const void *buf,
+                             size_t len, long tag)
+{
+	ipcc_msq_give_back(mn_of(n)->q, tag, buf, len);
+}
+
+static const struct fs_stream_ops stream_ops = {
+	.take = stream_take,
+	.send = stream_send,
+	.give_back = stream_give_back,
 };
-
-static int job_run(struct fs_job *job, const struct ipcc_cancel *cancel)
-{
-	struct msq_job *j = (struct msq_job *)job;
-	ipcc_msq *q = mn_of(j->node)->q;
-
-	if (j->write)
-		return ipcc_msq_send(q, j->type, j->data, j->size, 0, cancel);
-	j->got = ipcc_msq_receive(q, j->type, j->data, j->size, &j->got_type,
-	                          0, cancel);
-	return j->got < 0 ? (int)j->got : 0;
-}
-
-static void job_reply(struct fs_job *job, fuse_req_t req, int result)
-{
-	struct msq_job *j = (struct msq_job *)job;
-
-	/* a queue removed under a blocked call: EIDRM, as msgrcv says */
-	if (result)
-		fuse_reply_err(req, -result);
-	else if (j->write)
-		fuse_reply_write(req, j->size);
-	else
-		reply_taken(req, mn_of(j->node)->q, j->data, (size_t)j->got,
-		            j->got_type, 1);
-}
-
-static void job_free(struct fs_job *job)
-{
-	struct msq_job *j = (struct msq_job *)job;
-
-	fs_node_put(j->s->nodes, j->node);
-	free(j);
-}
-
-static int start_job(fuse_req_t req, struct fs_node *node, int write,
-                     long type, const char *buf, size_t size)
-{
-	struct fs_state *fs = fs_state_of(req);
-	struct msq_job *j = malloc(sizeof(*j) + (size ? size : 1));
-	int err;
-
-	if (!j)
-		return -ENOMEM;
-	memset(j, 0, sizeof(*j));
-	j->job.run = job_run;
-	j->job.reply = job_reply;
-	j->job.free = job_free;
-	j->s = fs;
-	j->node = node;
-	j->write = write;
-	j->type = type;
-	j->size = size;
-	if (write && size)
-		memcpy(j->data, buf, size);
-	/* the caller may be gone, and the kernel's lookups with it */
-	fs_node_hold(fs->nodes, node);
-	err = fs_job_start(req, &j->job);
-	if (err)
-		job_free(&j->job);
-	return err;
-}
 
 static void msg_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                      struct fuse_file_info *fi)
 {
-	struct msq_file *f = file_of(fi);
-	struct msq_node *mn = mn_of(f->node);
-	struct fs_state *fs = f->s;
-	long type = 0;
-	ssize_t n;
-	void *buf;
-	int err;
+	struct fs_file *f = fs_file_of(fi);
 
 	(void)ino;
-	if (!mn->stream) {
-		read_snapshot(req, f, size, off < 0 ? 0 : off);
-		return;
-	}
-	/* a message that is there is taken here, without a thread */
-	buf = fs_buf_get(fs, size);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	n = ipcc_msq_receive(mn->q, mn->type, buf, size, &type,
-	                     IPCC_MSG_NOWAIT, NULL);
-	if (n >= 0) {
-		reply_taken(req, mn->q, buf, (size_t)n, type, 0);
-		fs_buf_put(fs, buf);
-		return;
-	}
-	fs_buf_put(fs, buf);
-	err = (int)n;
-	if (err == -EAGAIN && !(fi->flags & O_NONBLOCK)) {
-		err = start_job(req, f->node, 0, mn->type, NULL, size);
-		if (!err)
-			return;         /* the pool replies */
-	}
-	fuse_reply_err(req, -err);
+	if (!mn_of(f->node)->stream)
+		fs_file_read_text(req, f, size, off < 0 ? 0 : off, 1, snapshot);
+	else
+		fs_stream_read(req, f, size, fi, &stream_ops);
 }
 
 static void msg_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
                       size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct msq_file *f = file_of(fi);
-	struct msq_node *mn = mn_of(f->node);
-	/* the plain name sends type 1; a stream its own type */
-	long type = mn->stream ? mn->type : 1;
-	int err;
-
 	(void)ino;
 	(void)off;      /* messages, not contents: > and >> both work */
-	err = ipcc_msq_send(mn->q, type, buf, size, IPCC_MSG_NOWAIT, NULL);
-	if (err == -EAGAIN && !(fi->flags & O_NONBLOCK)) {
-		err = start_job(req, f->node, 1, type, buf, size);
-		if (!err)
-			return;
-	}
-	if (err)
-		fuse_reply_err(req, -err);
-	else
-		fuse_reply_write(req, size);
-}
-
-static void msg_release(fuse_req_t req, fuse_ino_t ino,
-                        struct fuse_file_info *fi)
-{
-	(void)ino;
-	file_free(file_of(fi));
-	fuse_reply_err(req, 0);
+	fs_stream_write(req, fs_file_of(fi), buf, size, fi, &stream_ops);
 }
 
 static void msg_unlink(fuse_req_t req, int by_id, const char *name)
@@ -673,7 +450,7 @@ const struct fs_kind fs_kind_sysv_msg = {
 	.open = msg_open,
 	.read = msg_read,
 	.write = msg_write,
-	.release = msg_release,
+	.release = fs_file_release,
 	.xattrs = msg_xattrs,
 	.dir_xattrs = fs_dir_xattrs_msg,
 	.node_free = node_free,

@@ -32,23 +32,9 @@ struct ssem_node {
 	atomic_int creating;    /* made by the open of this node, not sized */
 };
 
-struct ssem_file {
-	struct fs_open open;    /* first: dropped at exit if open */
-	struct fs_state *s;
-	struct fs_node *node;
-	pthread_mutex_t lock;   /* text and len */
-	char *text;             /* the values read at offset 0 */
-	size_t len;
-};
-
 static struct ssem_node *priv_of(struct fs_node *n)
 {
 	return n->priv;
-}
-
-static struct ssem_file *file_of(const struct fuse_file_info *fi)
-{
-	return (struct ssem_file *)(uintptr_t)fi->fh;
 }
 
 static uint64_t stino(int semid)
@@ -98,15 +84,12 @@ static struct ssem_node *priv_new(ipcc_semset *set, int creating)
 static int resolve(int by_id, const char *name, ipcc_semset **out)
 {
 	key_t key;
-	int semid;
+	int semid, err = fs_sysv_parse(by_id, name, &key, &semid);
 
-	if (!by_id) {
-		if (ipcc_key_parse(name, &key) != 0)
-			return -ENOENT;
+	if (err)
+		return err;
+	if (!by_id)
 		return ipcc_semset_open_key(key, out);
-	}
-	if (ipcc_id_parse(name, &semid) != 0)
-		return -ENOENT;
 	return ipcc_semset_open_id(semid, out);
 }
 
@@ -129,77 +112,24 @@ static int may(fuse_req_t req, const struct ipcc_semset_stat *s,
 	                         s->cgid, want);
 }
 
-static void file_free(struct ssem_file *f)
-{
-	fs_open_del(f->s, &f->open);
-	pthread_mutex_destroy(&f->lock);
-	free(f->text);
-	free(f);
-}
-
-static void drop_file(struct fs_open *o)
-{
-	file_free((struct ssem_file *)o);
-}
-
-static struct ssem_file *file_new(struct fs_state *s, struct fs_node *n)
-{
-	struct ssem_file *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return NULL;
-	f->node = n;
-	f->s = s;
-	pthread_mutex_init(&f->lock, NULL);
-	fs_open_add(s, &f->open, drop_file);
-	return f;
-}
-
 /* A new node owning set (given up on failure); replies entry or create. */
 static void reply_new_node(fuse_req_t req, const char *name, ipcc_semset *set,
                            int creating, struct fuse_file_info *fi)
 {
-	struct fs_state *fs = fs_state_of(req);
-	struct fuse_entry_param e;
 	struct ipcc_semset_stat s;
 	struct ssem_node *p;
-	struct ssem_file *f;
-	struct fs_node *n;
+	struct stat st;
 	int err = fs_gone(ipcc_semset_stat(set, &s));
 
-	if (err)
-		goto out_close;
-	p = priv_new(set, creating);
-	if (!p) {
+	if (!err && (p = priv_new(set, creating)) == NULL)
 		err = -ENOMEM;
-		goto out_close;
-	}
-	n = fs_node_new(fs->nodes, &fs_kind_sysv_sem, name, p);
-	if (!n) {
-		p->set = NULL;
-		node_free(p);
-		err = -ENOMEM;
-		goto out_close;
-	}
-	fs_entry_init(&e, n->id);
-	set_to_stat(&s, &e.attr);
-	if (!fi) {
-		if (fuse_reply_entry(req, &e) != 0)
-			fs_node_forget(fs->nodes, n->id, 1);
+	if (err) {
+		ipcc_semset_close(set);
+		fuse_reply_err(req, -err);
 		return;
 	}
-	f = file_new(fs, n);
-	if (!f) {
-		fs_node_forget(fs->nodes, n->id, 1);
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	fs_reply_create(req, &e, fi, &f->open);
-	return;
-
-out_close:
-	ipcc_semset_close(set);
-	fuse_reply_err(req, -err);
+	set_to_stat(&s, &st);
+	fs_reply_node(req, &fs_kind_sysv_sem, name, p, &st, fi, NULL);
 }
 
 static void ssem_lookup(fuse_req_t req, int by_id, const char *name)
@@ -218,7 +148,7 @@ static int ssem_list(struct fs_state *fs, struct fs_dirbuf *d, int by_id)
 {
 	ipcc_semset_iter *it;
 	struct ipcc_semset_stat s;
-	char name[32];
+	char name[FS_SYSV_NAME_MAX];
 	int r, err = 0;
 
 	(void)fs;
@@ -226,14 +156,8 @@ static int ssem_list(struct fs_state *fs, struct fs_dirbuf *d, int by_id)
 	if (r)
 		return r;
 	while ((r = ipcc_semset_iter_next(it, &s)) > 0) {
-		if (by_id) {
-			snprintf(name, sizeof(name), "%d", s.semid);
-		} else {
-			/* IPC_PRIVATE sets have no key name: id/ only */
-			if (s.key == 0)
-				continue;
-			ipcc_key_format(s.key, name);
-		}
+		if (!fs_sysv_list_name(by_id, s.key, s.semid, name))
+			continue;
 		err = fs_dirbuf_add(d, name, stino(s.semid), S_IFREG);
 		if (err)
 			break;
@@ -259,7 +183,7 @@ static void reply_attr(fuse_req_t req, struct fs_node *n)
 static void ssem_getattr(fuse_req_t req, fuse_ino_t ino,
                          struct fuse_file_info *fi)
 {
-	struct fs_node *n = fi ? file_of(fi)->node : fs_node_of(req, ino);
+	struct fs_node *n = fi ? fs_file_of(fi)->node : fs_node_of(req, ino);
 
 	if (!n) {
 		fuse_reply_err(req, ENOENT);
@@ -313,7 +237,7 @@ static int truncate_set(struct fs_node *n, off_t size)
 static void ssem_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
                          int to_set, struct fuse_file_info *fi)
 {
-	struct fs_node *n = fi ? file_of(fi)->node : fs_node_of(req, ino);
+	struct fs_node *n = fi ? fs_file_of(fi)->node : fs_node_of(req, ino);
 	struct ipcc_semset_stat s;
 	mode_t mode;
 	uid_t uid;
@@ -400,7 +324,6 @@ static void ssem_open(fuse_req_t req, fuse_ino_t ino,
 {
 	struct fs_node *n = fs_node_of(req, ino);
 	struct ipcc_semset_stat s;
-	struct ssem_file *f;
 	int err = n ? node_stat(n, &s) : -ENOENT;
 
 	/* the kernel checked the file's mode; IPC's rule may be stricter */
@@ -410,17 +333,13 @@ static void ssem_open(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, -err);
 		return;
 	}
-	f = file_new(fs_state_of(req), n);
-	if (!f) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	fs_reply_open(req, fi, &f->open);
+	fs_file_open(req, n, fi, NULL);
 }
 
 /* "v0\nv1\n..." of every semaphore, in one GETALL. */
-static int values_text(struct ssem_node *p, char **text, size_t *len)
+static int values_text(struct fs_node *node, char **text, size_t *len)
 {
+	struct ssem_node *p = priv_of(node);
 	unsigned small[64], *vals = small;
 	size_t cap, n = 0;
 	char *buf = NULL;
@@ -462,43 +381,8 @@ out:
 static void ssem_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                       struct fuse_file_info *fi)
 {
-	struct fs_state *fs = fs_state_of(req);
-	struct ssem_file *f = file_of(fi);
-	char *out = NULL;
-	size_t len = 0;
-	int err = 0;
-
 	(void)ino;
-	pthread_mutex_lock(&f->lock);
-	if (off == 0) {
-		char *text = NULL;
-		size_t tlen = 0;
-
-		err = values_text(priv_of(f->node), &text, &tlen);
-		if (!err) {
-			free(f->text);
-			f->text = text;
-			f->len = tlen;
-		}
-	}
-	if (!err && off >= 0 && (size_t)off < f->len) {
-		len = f->len - (size_t)off;
-		if (len > size)
-			len = size;
-		out = fs_buf_get(fs, len);
-		if (out)
-			memcpy(out, f->text + off, len);
-		else
-			err = -ENOMEM;
-	}
-	/* f may be released as soon as the reply is out: not used after */
-	pthread_mutex_unlock(&f->lock);
-	if (err)
-		fuse_reply_err(req, -err);
-	else
-		fuse_reply_buf(req, out, len);
-	if (out)
-		fs_buf_put(fs, out);
+	fs_file_read_text(req, fs_file_of(fi), size, off, 0, values_text);
 }
 
 /* The reply to a write; what it took goes back if the writer is gone. */
@@ -599,7 +483,7 @@ static void ssem_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
                        size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct ipcc_sem_cmd cmds[IPCC_SEM_CMD_MAX];
-	struct ssem_node *p = priv_of(file_of(fi)->node);
+	struct ssem_node *p = priv_of(fs_file_of(fi)->node);
 	size_t count = 0;
 	int semid, err;
 
@@ -627,14 +511,6 @@ static void ssem_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		fuse_reply_err(req, -err);
 	else if (fuse_reply_write(req, size) != 0)
 		give_back_id(semid, cmds, count);
-}
-
-static void ssem_release(fuse_req_t req, fuse_ino_t ino,
-                         struct fuse_file_info *fi)
-{
-	(void)ino;
-	file_free(file_of(fi));
-	fuse_reply_err(req, 0);
 }
 
 static void ssem_unlink(fuse_req_t req, int by_id, const char *name)
@@ -745,7 +621,7 @@ const struct fs_kind fs_kind_sysv_sem = {
 	.open = ssem_open,
 	.read = ssem_read,
 	.write = ssem_write,
-	.release = ssem_release,
+	.release = fs_file_release,
 	.xattrs = ssem_xattrs,
 	.dir_xattrs = fs_dir_xattrs_sem,
 	.node_free = node_free,

@@ -38,38 +38,34 @@ def have_stress_ng():
                           stdout=subprocess.DEVNULL).returncode == 0
 
 
+def timed_loop(body):
+    """A shell loop: body, again and again for %d seconds (the first
+    argument), then how many rounds it counted in n."""
+    return ('\nend=$(( $(date +%%s) + %d )); n=0\n'
+            'while [ "$(date +%%s)" -lt "$end" ]; do' + body +
+            'done\necho "$n"\n')
+
+
 # Each loop prints its count of operations on its last line; errors go to
 # stderr as the tools print them.
-LS_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+LS_LOOP = timed_loop(r'''
     ls -l %s/sysv %s/sysv/id %s/posix %s/sem > /dev/null
     n=$((n + 1))
-done
-echo "$n"
-'''
+''')
 
-CAT_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+CAT_LOOP = timed_loop(r'''
     for f in %s/sysv/0x* %s/posix/* %s/sem/*; do
         [ -e "$f" ] || continue
         head -c 65536 "$f" > /dev/null
         n=$((n + 1))
     done
-done
-echo "$n"
-'''
+''')
 
-SEM_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+SEM_LOOP = timed_loop(r'''
     echo post > %s || exit 1
     echo wait >> %s || exit 1
     n=$((n + 2))
-done
-echo "$n"
-'''
+''')
 
 # What a tool prints for an object that vanished between its readdir and
 # its stat/open/read.
@@ -79,6 +75,39 @@ VANISHED = re.compile(r'(No such file or directory|Identifier removed)$')
 def unexpected_errors(stderr):
     return [line for line in stderr.splitlines()
             if line.strip() and not VANISHED.search(line)]
+
+
+def finish_stress(m, stress, loops, seconds, shm_before=None,
+                  shm_prefixes=('stress-ng',)):
+    """Waits for stress-ng and the loops run beside it, removes what
+    stress-ng left in /dev/shm (its own to remove; make sure), and checks
+    that the daemon lived and every run succeeded without unexpected
+    errors.  Returns the operations counted by each loop and stress-ng's
+    output (stderr, then stdout)."""
+    timeout = seconds + 60
+    s_out, s_err = stress.communicate(timeout=timeout)
+    results = {}
+    for what, proc in loops.items():
+        out, err = proc.communicate(timeout=timeout)
+        results[what] = (proc.returncode, out.decode(),
+                         err.decode(errors='replace'))
+    if shm_before is not None:
+        for n in set(os.listdir('/dev/shm')) - shm_before:
+            if n.startswith(shm_prefixes):
+                try:
+                    os.unlink('/dev/shm/' + n)
+                except FileNotFoundError:
+                    pass
+    assert m.alive(), 'daemon died:\n' + m.stderr()
+    assert stress.returncode == 0, (s_out, s_err)
+    ops = {}
+    for what, (rc, out, err) in results.items():
+        bad = unexpected_errors(err)
+        assert rc == 0 and not bad, '%s: exit %d, errors:\n%s' % (
+            what, rc, '\n'.join(bad[:20]))
+        ops[what] = int(out.strip().splitlines()[-1])
+        assert ops[what] > 0, what
+    return ops, s_err.decode() + s_out.decode()
 
 
 def test_stress_ng_beside_ls_cat_post(ns_mount_factory, ipc, procs):
@@ -109,34 +138,11 @@ def test_stress_ng_beside_ls_cat_post(ns_mount_factory, ipc, procs):
         'cat': procs.sh(CAT_LOOP % (STRESS_SECONDS, p, p, p)),
         'echo post/wait': procs.sh(SEM_LOOP % (STRESS_SECONDS, semp, semp)),
     }
-    timeout = STRESS_SECONDS + 60
-    s_out, s_err = stress.communicate(timeout=timeout)
-    results = {}
-    for what, proc in loops.items():
-        out, err = proc.communicate(timeout=timeout)
-        results[what] = (proc.returncode, out.decode(),
-                         err.decode(errors='replace'))
-    # stress-ng's POSIX objects are its own to remove; make sure.
-    for n in set(os.listdir('/dev/shm')) - shm_before:
-        if n.startswith('stress-ng'):
-            try:
-                os.unlink('/dev/shm/' + n)
-            except FileNotFoundError:
-                pass
-    assert m.alive(), 'daemon died:\n' + m.stderr()
-    assert stress.returncode == 0, (s_out, s_err)
-    ops = {}
-    for what, (rc, out, err) in results.items():
-        bad = unexpected_errors(err)
-        assert rc == 0 and not bad, '%s: exit %d, errors:\n%s' % (
-            what, rc, '\n'.join(bad[:20]))
-        ops[what] = int(out.strip().splitlines()[-1])
-        assert ops[what] > 0, what
+    ops, s_text = finish_stress(m, stress, loops, STRESS_SECONDS, shm_before)
     assert util.read_file(semp) == b'0\n'
     after = wait_back_to_baseline(m.pid, base)
     bogo = sum(int(x) for x in re.findall(
-        r'\] (?:shm-sysv|shm|sem-sysv)\s+(\d+)\s', s_err.decode() +
-        s_out.decode()))
+        r'\] (?:shm-sysv|shm|sem-sysv)\s+(\d+)\s', s_text))
     record('load operations', sum(ops.values()) + bogo)
     record('load seconds', STRESS_SECONDS)
     print('load: %d s, ops %r, stress-ng bogo ops %d, daemon %r -> %r'
@@ -184,48 +190,32 @@ def test_many_waiters_released_by_posts(mnt, ipc, procs):
 
 
 # Message queues: loops over the mount beside stress-ng's own queues.
-MSG_LS_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+MSG_LS_LOOP = timed_loop(r'''
     ls -l %s/sysv-msg %s/sysv-msg/id %s/posix-mq > /dev/null
     n=$((n + 1))
-done
-echo "$n"
-'''
+''')
 
 # Reading every plain name: snapshots and status lines, never blocking.
-MSG_CAT_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+MSG_CAT_LOOP = timed_loop(r'''
     for f in %s/sysv-msg/0x* %s/sysv-msg/id/* %s/posix-mq/*; do
         [ -e "$f" ] || continue
         cat "$f" > /dev/null
         n=$((n + 1))
     done
-done
-echo "$n"
-'''
+''')
 
-MSG_GREP_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+MSG_GREP_LOOP = timed_loop(r'''
     # its status says whether a file vanished: stderr tells which
     grep -r -c canary %s/sysv-msg %s/posix-mq > /dev/null
     n=$((n + 1))
-done
-echo "$n"
-'''
+''')
 
 # One message sent, then taken through the stream (one read(2) each).
-MSG_STREAM_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+MSG_STREAM_LOOP = timed_loop(r'''
     echo "m $n" > %s || exit 1
     [ "$(dd if=%s@0 bs=65536 count=1 status=none)" = "m $n" ] || exit 1
     n=$((n + 2))
-done
-echo "$n"
-'''
+''')
 
 
 def test_stress_ng_msg_mq_beside_loops(ns_mount_factory, ipc, procs):  # noqa: F811,E501
@@ -260,22 +250,7 @@ def test_stress_ng_msg_mq_beside_loops(ns_mount_factory, ipc, procs):  # noqa: F
         'sysv stream': procs.sh(MSG_STREAM_LOOP % (STRESS_SECONDS, sq, sq)),
         'mq stream': procs.sh(MSG_STREAM_LOOP % (STRESS_SECONDS, pq, pq)),
     }
-    timeout = STRESS_SECONDS + 60
-    s_out, s_err = stress.communicate(timeout=timeout)
-    results = {}
-    for what, proc in loops.items():
-        out, err = proc.communicate(timeout=timeout)
-        results[what] = (proc.returncode, out.decode(),
-                         err.decode(errors='replace'))
-    assert m.alive(), 'daemon died:\n' + m.stderr()
-    assert stress.returncode == 0, (s_out, s_err)
-    ops = {}
-    for what, (rc, out, err) in results.items():
-        bad = unexpected_errors(err)
-        assert rc == 0 and not bad, '%s: exit %d, errors:\n%s' % (
-            what, rc, '\n'.join(bad[:20]))
-        ops[what] = int(out.strip().splitlines()[-1])
-        assert ops[what] > 0, what
+    ops, s_text = finish_stress(m, stress, loops, STRESS_SECONDS)
     # looking took nothing
     assert util.read_file(canary_s) == canary_s_bytes
     assert util.read_file(canary_p).startswith(b'QSIZE:27 ')
@@ -283,7 +258,7 @@ def test_stress_ng_msg_mq_beside_loops(ns_mount_factory, ipc, procs):  # noqa: F
         os.unlink(q)
     after = wait_back_to_baseline(m.pid, base)
     bogo = sum(int(x) for x in re.findall(
-        r'\] (?:msg|mq)\s+(\d+)\s', s_err.decode() + s_out.decode()))
+        r'\] (?:msg|mq)\s+(\d+)\s', s_text))
     record('load operations', sum(ops.values()) + bogo)
     print('msg load: %d s, ops %r, stress-ng bogo ops %d, daemon %r -> %r'
           % (STRESS_SECONDS, ops, bogo, base, after))
@@ -441,38 +416,26 @@ def test_waiter_bound_bad_option(scratch_dir, opt):
 # sysv-sem/ and posix-sem/ under stress-ng's semaphore load (short form)
 # ------------------------------------------------------------------
 
-SEMSET_LS_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+SEMSET_LS_LOOP = timed_loop(r'''
     ls -l %s/sysv-sem %s/sysv-sem/id %s/posix-sem > /dev/null
     n=$((n + 1))
-done
-echo "$n"
-'''
+''')
 
-SEMSET_CAT_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+SEMSET_CAT_LOOP = timed_loop(r'''
     for f in %s/sysv-sem/0x* %s/sysv-sem/id/* %s; do
         [ -e "$f" ] || continue
         cat "$f" > /dev/null
         n=$((n + 1))
     done
-done
-echo "$n"
-'''
+''')
 
-SEMSET_POST_LOOP = r'''
-end=$(( $(date +%%s) + %d )); n=0
-while [ "$(date +%%s)" -lt "$end" ]; do
+SEMSET_POST_LOOP = timed_loop(r'''
     printf "0:post\n2:post 2\n" > %s || exit 1
     printf "2:wait 2\n0:wait\n" >> %s || exit 1
     echo post > %s || exit 1
     echo wait >> %s || exit 1
     n=$((n + 4))
-done
-echo "$n"
-'''
+''')
 
 
 def test_stress_ng_sem_beside_sysv_sem_posix_sem(ns_mount_factory, ipc,  # noqa: F811
@@ -503,28 +466,8 @@ def test_stress_ng_sem_beside_sysv_sem_posix_sem(ns_mount_factory, ipc,  # noqa:
         'echo post/wait': procs.sh(SEMSET_POST_LOOP % (
             seconds, setp, setp, psemp, psemp)),
     }
-    timeout = seconds + 60
-    s_out, s_err = stress.communicate(timeout=timeout)
-    results = {}
-    for what, proc in loops.items():
-        out, err = proc.communicate(timeout=timeout)
-        results[what] = (proc.returncode, out.decode(),
-                         err.decode(errors='replace'))
-    for n in set(os.listdir('/dev/shm')) - shm_before:
-        if n.startswith('stress-ng') or n.startswith('sem.stress-ng'):
-            try:
-                os.unlink('/dev/shm/' + n)
-            except FileNotFoundError:
-                pass
-    assert m.alive(), 'daemon died:\n' + m.stderr()
-    assert stress.returncode == 0, (s_out, s_err)
-    ops = {}
-    for what, (rc, out, err) in results.items():
-        bad = unexpected_errors(err)
-        assert rc == 0 and not bad, '%s: exit %d, errors:\n%s' % (
-            what, rc, '\n'.join(bad[:20]))
-        ops[what] = int(out.strip().splitlines()[-1])
-        assert ops[what] > 0, what
+    ops, _ = finish_stress(m, stress, loops, seconds, shm_before,
+                           ('stress-ng', 'sem.stress-ng'))
     assert util.read_file(setp) == b'0\n0\n0\n'
     assert util.read_file(psemp) == b'0\n'
     wait_back_to_baseline(m.pid, base)

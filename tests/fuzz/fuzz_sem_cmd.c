@@ -16,8 +16,7 @@
 
 #include "ipcc.h"
 #include "fuzz.h"
-
-#define SENTINEL ((size_t)0x5eed5eedu)
+#include "sem_cmd_model.h"
 
 struct model {
 	int rc;                 /* 0, -EINVAL, -ERANGE or FUZZ_EITHER */
@@ -26,71 +25,6 @@ struct model {
 	size_t count;
 	struct ipcc_sem_cmd cmds[IPCC_SEM_CMD_MAX];
 };
-
-static int is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static int is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* Decimal digits only; saturates instead of wrapping. */
-static int model_number(const char *s, size_t len, uint64_t *v)
-{
-	uint64_t acc = 0;
-
-	if (len == 0)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		if (!is_digit(s[i]))
-			return -EINVAL;
-		if (acc < UINT64_C(1) << 40)
-			acc = acc * 10 + (uint64_t)(s[i] - '0');
-	}
-	*v = acc;
-	return 0;
-}
-
-/*
- * SECONDS: digits, optionally '.' and digits.  The header does not settle
- * ".5", "5.", fractions finer than a nanosecond, nor whether 1e9 plus a
- * fraction is "above 1e9": FUZZ_EITHER (accept, -EINVAL or -ERANGE).
- */
-static int model_seconds(const char *s, size_t len, struct timespec *ts,
-                         int *range)
-{
-	size_t dot = len, fraclen;
-	uint64_t sec = 0;
-	long nsec = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '.' && dot == len)
-			dot = i;
-		else if (!is_digit(s[i]))
-			return -EINVAL;
-	}
-	fraclen = dot < len ? len - dot - 1 : 0;
-	if (dot == 0)
-		return len == 1 ? -EINVAL : FUZZ_EITHER;
-	if ((dot < len && fraclen == 0) || fraclen > 9)
-		return FUZZ_EITHER;
-	if (model_number(s, dot, &sec) != 0)
-		return -EINVAL;
-	for (size_t i = 0; i < 9; i++)
-		nsec = nsec * 10 + (i < fraclen ? s[dot + 1 + i] - '0' : 0);
-	if (sec > 1000000000u) {
-		*range = 1;
-		return 0;
-	}
-	if (sec == 1000000000u && nsec != 0)
-		return FUZZ_EITHER;
-	ts->tv_sec = (time_t)sec;
-	ts->tv_nsec = nsec;
-	return 0;
-}
 
 static const struct {
 	const char *word;
@@ -190,19 +124,6 @@ static void model_parse(const char *buf, size_t len, struct model *m)
 		m->count = n;
 }
 
-static const char *op_name(enum ipcc_sem_op op)
-{
-	switch (op) {
-	case IPCC_SEM_OP_POST: return "post";
-	case IPCC_SEM_OP_WAIT: return "wait";
-	case IPCC_SEM_OP_TRYWAIT: return "trywait";
-	case IPCC_SEM_OP_TIMEDWAIT: return "timedwait";
-	case IPCC_SEM_OP_SET: return "set";
-	case IPCC_SEM_OP_ZERO: return "zero";
-	}
-	return "?";
-}
-
 static void check_cmd(const struct ipcc_sem_cmd *c, size_t i)
 {
 	/* sem/ has no semaphore index (that is the sysv-sem/ dialect) */
@@ -246,16 +167,6 @@ static void check_same(const struct ipcc_sem_cmd *got,
 		           op_name(got->op), got->n, want->n);
 }
 
-/* Parses with an exactly sized command array of max entries. */
-static int parse(const char *buf, size_t len, size_t max,
-                 struct ipcc_sem_cmd **cmds, size_t *count)
-{
-	*cmds = malloc(max * sizeof(**cmds));
-	FUZZ_CHECK(*cmds != NULL, "out of memory");
-	*count = SENTINEL;
-	return ipcc_sem_cmd_parse(buf, len, *cmds, max, count);
-}
-
 static void run(const char *buf, size_t len)
 {
 	static struct model m;
@@ -264,32 +175,19 @@ static void run(const char *buf, size_t len)
 	int rc, small_rc;
 
 	model_parse(buf, len, &m);
-	rc = parse(buf, len, IPCC_SEM_CMD_MAX, &cmds, &count);
+	rc = parse(ipcc_sem_cmd_parse, buf, len, IPCC_SEM_CMD_MAX, &cmds,
+	           &count);
 
-	FUZZ_CHECK(rc == 0 || rc == -EINVAL || rc == -ERANGE,
-	           "rc %d (len %zu)", rc, len);
-	if (rc != 0) {
-		FUZZ_CHECK(count == SENTINEL, "failed with %d but set count %zu",
-		           rc, count);
-	} else {
-		FUZZ_CHECK(count >= 1 && count <= IPCC_SEM_CMD_MAX,
-		           "success with count %zu", count);
-		for (size_t i = 0; i < count; i++)
-			check_cmd(&cmds[i], i);
-	}
-	if (!m.loose)
-		FUZZ_CHECK(fuzz_rc_matches(m.rc, rc), "rc %d, model %d (len %zu)",
-		           rc, m.rc, len);
-	else if (m.rc != 0)
-		FUZZ_CHECK(rc != 0, "success, model %d (len %zu)", m.rc, len);
-	if (rc == 0 && m.rc == 0 && !m.loose) {
-		FUZZ_CHECK(count == m.count, "count %zu, model %zu", count, m.count);
+	check_answer(rc, count, len);
+	for (size_t i = 0; rc == 0 && i < count; i++)
+		check_cmd(&cmds[i], i);
+	if (check_model(rc, count, m.rc, m.loose, m.count, len))
 		for (size_t i = 0; i < count; i++)
 			check_same(&cmds[i], &m.cmds[i], i);
-	}
 
 	/* A smaller array: all or nothing, same answer when it fits. */
-	small_rc = parse(buf, len, 2, &small, &small_count);
+	small_rc = parse(ipcc_sem_cmd_parse, buf, len, 2, &small,
+	                 &small_count);
 	if (rc == 0 && count <= 2) {
 		FUZZ_CHECK(small_rc == 0 && small_count == count,
 		           "max 2: rc %d count %zu, max 64: count %zu",
