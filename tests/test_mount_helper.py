@@ -662,14 +662,18 @@ def test_man_page_renders_without_warnings():
 def test_man_page_covers_commands_options_and_caveats():
     text = mh_man_text()
     sections = re.findall(r"^([A-Z][A-Z ,:/]+)$", text, re.M)
-    for s in ("NAME", "SYNOPSIS", "DESCRIPTION", "LAYOUT", "SEMAPHORE COMMANDS",
-              "OPTIONS", "MOUNTING", "SECURITY", "CAVEATS", "SEE ALSO"):
+    for s in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "MOUNT HELPER",
+              "MOUNTING", "SECURITY", "EXIT STATUS", "ERRORS", "FILES",
+              "NOTES", "EXAMPLES", "SEE ALSO"):
         assert s in sections
     words = set(re.findall(r"[\w./=-]+", text))
     for w in ("post", "wait", "trywait", "timedwait", "set", "sysv_size=BYTES",
               "allow_other", "allow_root", "auto_unmount", "default_permissions",
               "x-systemd.automount", "noauto", "_netdev", "nofail", "ENODEV",
-              "fusermount3", "sysv/", "posix/", "sem/", "user.ipc.key"):
+              "fusermount3", "sysv/", "posix/", "sem/", "sysv-sem/",
+              "posix-sem/", "sysv-msg/", "posix-mq/", "zero", "user.ipc.", "shmid",
+              "nsems", "msqid",
+              "max_waiters=N", "max_waiters_per_user=N", "pid=PID", "EBUSY"):
         assert w in words, w
 
 
